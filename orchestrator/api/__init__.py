@@ -1,0 +1,1 @@
+"""HTTP surface: routes, wire models and the one place errors become responses."""

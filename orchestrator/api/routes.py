@@ -1,0 +1,72 @@
+"""Routes: thin handlers that decode the body and hand it to the TaskProcessor."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from orchestrator.api.models import MAX_BODY_BYTES
+from orchestrator.dsl.plan import Plan
+from orchestrator.errors import Problem, RequestInvalid
+from orchestrator.processor import TaskProcessor
+
+
+async def _json_body(request: Request) -> Any:
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise RequestInvalid((Problem(None, "body", f"{len(body)} bytes; a task body is at "
+                                                    f"most {MAX_BODY_BYTES} bytes"),))
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RequestInvalid((Problem(None, "body", f"not valid JSON: {exc}"),)) from exc
+
+
+def _processor(request: Request) -> TaskProcessor:
+    processor: TaskProcessor = request.app.state.processor
+    return processor
+
+
+async def post_task(request: Request) -> JSONResponse:
+    """Cloud Tasks push target: runs the task and answers 200 once results are stored."""
+    outcome = await _processor(request).process(await _json_body(request))
+    return JSONResponse(outcome.body)
+
+
+async def validate_pipeline(request: Request) -> JSONResponse:
+    """Dry run: 200 with the compiled plan, or 400 with every problem."""
+    plan = await _processor(request).validate(await _json_body(request))
+    return JSONResponse({"valid": True, "plan": describe(plan)})
+
+
+async def live(request: Request) -> JSONResponse:
+    """Liveness: the process answers; never depends on Triton."""
+    return JSONResponse({"status": "live"})
+
+
+async def ready(request: Request) -> JSONResponse:
+    """Readiness: Triton answers ready within a second."""
+    if await request.app.state.triton.is_ready():
+        return JSONResponse({"status": "ready"})
+    return JSONResponse({"status": "triton not ready"}, status_code=503)
+
+
+def describe(plan: Plan) -> dict[str, Any]:
+    """The plan as JSON: steps in run order with resolved params and inputs."""
+    return {
+        "steps": [{"id": s.id, "op": s.type.op, "params": s.params.model_dump(mode="json"),
+                   "inputs": {b.port: str(b.ref) for b in s.inputs}} for s in plan.steps],
+        "outputs": {o.name: {"from": str(o.ref), "kind": o.kind.value} for o in plan.outputs},
+    }
+
+
+routes = [
+    Route("/tasks", post_task, methods=["POST"]),
+    Route("/pipelines/validate", validate_pipeline, methods=["POST"]),
+    Route("/healthz", live, methods=["GET"]),
+    Route("/readyz", ready, methods=["GET"]),
+]

@@ -1,0 +1,1 @@
+"""Posting task results to the backend's callback URL."""

@@ -1,0 +1,39 @@
+"""The pipeline definition as the backend writes it: the JSON shape, before any meaning."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+STEP_ID_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+REF_PATTERN = r"^(\$source|[a-z][a-z0-9_]{0,63}(\.[A-Za-z0-9_.:/-]{1,128})?)$"
+OUTPUT_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+class StepDocument(BaseModel):
+    """One step: ``op`` from the registry, its ``params``, and where its inputs come from.
+
+    ``inputs`` maps the op's input ports to ``"step"`` (that step's primary output),
+    ``"step.port"`` or ``"$source"`` (the task's image bytes). Left out, a step with one
+    required input reads the previous step's primary output (or ``$source`` when first).
+    A param value may be ``{"$setting": "dotted.name", "default": ...}``: it is replaced by the
+    task's settings value (or the default) before the params are validated.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=STEP_ID_PATTERN)
+    op: str = Field(min_length=1, max_length=64)
+    params: dict[str, Any] = Field(default_factory=dict)
+    inputs: dict[str, str] | None = None
+
+
+class PipelineDocument(BaseModel):
+    """A whole pipeline definition (DSL version 1)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: Literal[1]
+    steps: list[StepDocument] = Field(min_length=1)
+    outputs: dict[str, str] = Field(min_length=1)

@@ -1,0 +1,1 @@
+"""Object storage: the protocol the app uses and its Google Cloud Storage implementation."""

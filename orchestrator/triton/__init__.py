@@ -1,0 +1,1 @@
+"""Talking to Triton over gRPC."""
