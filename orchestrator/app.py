@@ -26,8 +26,9 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        triton = TritonClient(settings.triton_url, settings.triton_timeout_s,
-                              settings.model_metadata_ttl_s)
+        triton = TritonClient(
+            settings.triton_url, settings.triton_timeout_s, settings.model_metadata_ttl_s
+        )
         store = GcsBlobStore(settings.bucket, settings.gcs_endpoint, settings.gcs_project)
         http = httpx.AsyncClient(timeout=settings.callback_timeout_s)
         parser = PipelineParser(build_registry(), settings.limits)

@@ -36,8 +36,15 @@ class TaskOutcome:
 class TaskProcessor:
     """Holds the app's long-lived parts; stateless between tasks."""
 
-    def __init__(self, settings: Settings, parser: PipelineParser, triton: TritonClient,
-                 store: BlobStore, runner: Runner, poster: CallbackPoster) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        parser: PipelineParser,
+        triton: TritonClient,
+        store: BlobStore,
+        runner: Runner,
+        poster: CallbackPoster,
+    ) -> None:
         self._settings = settings
         self._parser = parser
         self._triton = triton
@@ -70,10 +77,13 @@ class TaskProcessor:
         payload = {**record, "timings_ms": result.timings_ms}
         delivery = None
         if request.callback_url is not None:
-            delivery = await self._poster.post(str(request.callback_url), payload,
-                                               request.tenant_id, _idempotency_key(request))
-            payload["callback"] = {"status_code": delivery.status_code,
-                                   "attempts": delivery.attempts}
+            delivery = await self._poster.post(
+                str(request.callback_url), payload, request.tenant_id, _idempotency_key(request)
+            )
+            payload["callback"] = {
+                "status_code": delivery.status_code,
+                "attempts": delivery.attempts,
+            }
         return TaskOutcome(payload, delivery)
 
     def _request(self, raw: Any) -> tuple[ProcessingRequest, Plan]:
@@ -112,25 +122,43 @@ class TaskProcessor:
         prefix = f"{request.tenant_id}/originals/"
         key = parts.path.lstrip("/")
         if parts.netloc != self._store.bucket:
-            return [Problem(None, "image_url", f"bucket '{parts.netloc}' is not this "
-                                              f"worker's bucket '{self._store.bucket}'")]
-        if (not key.startswith(prefix) or key == prefix or ".." in key.split("/")
-                or parts.query or parts.fragment):
-            return [Problem(None, "image_url", f"must name an object under "
-                                              f"gs://{self._store.bucket}/{prefix}")]
+            return [
+                Problem(
+                    None,
+                    "image_url",
+                    f"bucket '{parts.netloc}' is not this worker's bucket '{self._store.bucket}'",
+                )
+            ]
+        if (
+            not key.startswith(prefix)
+            or key == prefix
+            or ".." in key.split("/")
+            or parts.query
+            or parts.fragment
+        ):
+            return [
+                Problem(
+                    None,
+                    "image_url",
+                    f"must name an object under gs://{self._store.bucket}/{prefix}",
+                )
+            ]
         return []
 
-    async def _write_outputs(self, request: ProcessingRequest,
-                             result: RunResult) -> dict[str, Any]:
+    async def _write_outputs(self, request: ProcessingRequest, result: RunResult) -> dict[str, Any]:
         """Files and result.json under deterministic names: a redelivery overwrites them."""
         base = f"{request.tenant_id}/processed/{request.session_id}/{request.image_id}"
         outputs: dict[str, Any] = {}
         for name, value in sorted(result.outputs.items()):
             if isinstance(value, Encoded):
-                uri = await self._store.write(f"{base}/{name}.{value.extension}", value.data,
-                                              value.media_type)
-                outputs[name] = {"uri": uri, "media_type": value.media_type,
-                                 "bytes": len(value.data)}
+                uri = await self._store.write(
+                    f"{base}/{name}.{value.extension}", value.data, value.media_type
+                )
+                outputs[name] = {
+                    "uri": uri,
+                    "media_type": value.media_type,
+                    "bytes": len(value.data),
+                }
             else:
                 outputs[name] = _json_value(value)
         record = {
@@ -140,32 +168,41 @@ class TaskProcessor:
             "image_url": request.image_url,
             "status": "completed",
             "outputs": outputs,
-            "models": {step: {"model": m.model, "version": m.version}
-                       for step, m in sorted(result.models.items())},
+            "models": {
+                step: {"model": m.model, "version": m.version}
+                for step, m in sorted(result.models.items())
+            },
         }
         document = json.dumps(record, sort_keys=True, indent=2).encode()
-        record["result_uri"] = await self._store.write(f"{base}/result.json", document,
-                                                       "application/json")
+        record["result_uri"] = await self._store.write(
+            f"{base}/result.json", document, "application/json"
+        )
         return record
 
     async def _report_failure(self, request: ProcessingRequest, error: InputRejected) -> None:
         """Tell the backend a task cannot succeed; best effort, the 422 still stands."""
         if request.callback_url is None:
             return
-        payload = {"tenant_id": request.tenant_id, "session_id": str(request.session_id),
-                   "image_id": str(request.image_id), "status": "failed",
-                   "error": {"type": type(error).__name__, "message": error.message}}
+        payload = {
+            "tenant_id": request.tenant_id,
+            "session_id": str(request.session_id),
+            "image_id": str(request.image_id),
+            "status": "failed",
+            "error": {"type": type(error).__name__, "message": error.message},
+        }
         try:
-            await self._poster.post(str(request.callback_url), payload, request.tenant_id,
-                                    _idempotency_key(request))
+            await self._poster.post(
+                str(request.callback_url), payload, request.tenant_id, _idempotency_key(request)
+            )
         except Exception:  # the task's own error is what the caller must see
             log.warning("failure callback to %s failed", request.callback_url, exc_info=True)
 
 
 def _field_problems(exc: ValidationError) -> tuple[Problem, ...]:
     """Request-level pydantic errors; the pipeline's own are reported by the parser."""
-    return tuple(Problem(None, ".".join(str(p) for p in e["loc"]) or "body", e["msg"])
-                 for e in exc.errors())
+    return tuple(
+        Problem(None, ".".join(str(p) for p in e["loc"]) or "body", e["msg"]) for e in exc.errors()
+    )
 
 
 def _object_key(image_url: str) -> str:

@@ -44,7 +44,8 @@ class Runner:
         timings: dict[str, float] = {}
         models: dict[str, ModelUse] = {}
         sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter(
-            {s.id: s.depends_on for s in plan.steps})
+            {s.id: s.depends_on for s in plan.steps}
+        )
         sorter.prepare()
         running: dict[asyncio.Task[None], str] = {}
         try:
@@ -65,15 +66,21 @@ class Runner:
         outputs = {o.name: _lookup(values, o.ref) for o in plan.outputs}
         return RunResult(outputs, timings, models)
 
-    async def _run_step(self, step: PlanStep, values: dict[tuple[str, str | None], Value],
-                        timings: dict[str, float], models: dict[str, ModelUse]) -> None:
+    async def _run_step(
+        self,
+        step: PlanStep,
+        values: dict[tuple[str, str | None], Value],
+        timings: dict[str, float],
+        models: dict[str, ModelUse],
+    ) -> None:
         inputs = {b.port: _lookup(values, b.ref) for b in step.inputs}
         ctx = StepContext(step.id, self._triton, self._limits, models)
         started = time.perf_counter()
         try:
             if step.type.cpu is not None:
-                outputs = await anyio.to_thread.run_sync(step.type.cpu, step.params, inputs, ctx,
-                                                         limiter=self._cpu)
+                outputs = await anyio.to_thread.run_sync(
+                    step.type.cpu, step.params, inputs, ctx, limiter=self._cpu
+                )
             elif step.type.run_async is not None:
                 outputs = await step.type.run_async(step.params, inputs, ctx)
             else:
@@ -82,8 +89,9 @@ class Runner:
             raise
         except Exception as exc:
             log.exception("step %s (%s) failed", step.id, step.type.op)
-            raise StepFailed(step.id, f"{step.type.op} failed: {type(exc).__name__}: {exc}") \
-                from exc
+            raise StepFailed(
+                step.id, f"{step.type.op} failed: {type(exc).__name__}: {exc}"
+            ) from exc
         timings[step.id] = round((time.perf_counter() - started) * 1000, 3)
         for port, value in outputs.items():
             values[(step.id, port)] = value

@@ -95,8 +95,9 @@ class Detections:
                 "score": round(float(self.scores[i]), 5),
             }
             if self.landmarks is not None:
-                item["landmarks"] = [[round(float(x), 2), round(float(y), 2)]
-                                     for x, y in self.landmarks[i]]
+                item["landmarks"] = [
+                    [round(float(x), 2), round(float(y), 2)] for x, y in self.landmarks[i]
+                ]
             items.append(item)
         return items
 
@@ -118,8 +119,10 @@ class Classes:
 
     def as_json(self) -> list[list[dict[str, Any]]]:
         """A list per batch item of ``{index, label, score}``, best first."""
-        return [[{"index": c.index, "label": c.label, "score": round(c.score, 5)} for c in item]
-                for item in self.items]
+        return [
+            [{"index": c.index, "label": c.label, "score": round(c.score, 5)} for c in item]
+            for item in self.items
+        ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,8 +34,9 @@ _STATUS: tuple[tuple[type[MLWorkerError], int, str], ...] = (
 
 def error_response(exc: MLWorkerError) -> JSONResponse:
     """The JSON body and status for ``exc``."""
-    status, kind = next(((s, k) for cls, s, k in _STATUS if isinstance(exc, cls)),
-                        (500, "internal"))
+    status, kind = next(
+        ((s, k) for cls, s, k in _STATUS if isinstance(exc, cls)), (500, "internal")
+    )
     error: dict[str, Any] = {"type": kind, "message": exc.message}
     if isinstance(exc, RequestInvalid):
         error["problems"] = [p.as_json() for p in exc.problems]
@@ -57,5 +58,6 @@ async def handle_mlworker_error(request: Request, exc: Exception) -> Response:
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     """A bug: log the traceback here, never send it to the caller."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return JSONResponse({"error": {"type": "internal", "message": "internal error"}},
-                        status_code=500)
+    return JSONResponse(
+        {"error": {"type": "internal", "message": "internal error"}}, status_code=500
+    )

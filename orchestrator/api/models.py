@@ -19,10 +19,14 @@ class ProcessingRequest(BaseModel):
     tenant_id: str = Field(pattern=TENANT_PATTERN)
     session_id: UUID
     image_id: UUID
-    image_url: str = Field(pattern=r"^gs://", max_length=2048,
-                           description="gs://<bucket>/<tenant_id>/originals/<object>")
+    image_url: str = Field(
+        pattern=r"^gs://",
+        max_length=2048,
+        description="gs://<bucket>/<tenant_id>/originals/<object>",
+    )
     pipeline_definition: dict[str, Any] = Field(
-        description="The pipeline DSL document (see GET /schema/pipeline)")
+        description="The pipeline DSL document (see GET /schema/pipeline)"
+    )
     settings: dict[str, Any] = Field(default_factory=dict)
     callback_url: AnyHttpUrl | None = None
 

@@ -18,8 +18,15 @@ from orchestrator.processor import TaskProcessor
 async def _json_body(request: Request) -> Any:
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
-        raise RequestInvalid((Problem(None, "body", f"{len(body)} bytes; a task body is at "
-                                                    f"most {MAX_BODY_BYTES} bytes"),))
+        raise RequestInvalid(
+            (
+                Problem(
+                    None,
+                    "body",
+                    f"{len(body)} bytes; a task body is at most {MAX_BODY_BYTES} bytes",
+                ),
+            )
+        )
     try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -58,8 +65,15 @@ async def ready(request: Request) -> JSONResponse:
 def describe(plan: Plan) -> dict[str, Any]:
     """The plan as JSON: steps in run order with resolved params and inputs."""
     return {
-        "steps": [{"id": s.id, "op": s.type.op, "params": s.params.model_dump(mode="json"),
-                   "inputs": {b.port: str(b.ref) for b in s.inputs}} for s in plan.steps],
+        "steps": [
+            {
+                "id": s.id,
+                "op": s.type.op,
+                "params": s.params.model_dump(mode="json"),
+                "inputs": {b.port: str(b.ref) for b in s.inputs},
+            }
+            for s in plan.steps
+        ],
         "outputs": {o.name: {"from": str(o.ref), "kind": o.kind.value} for o in plan.outputs},
     }
 

@@ -34,8 +34,9 @@ class CallbackPoster:
         self._attempts = attempts
         self._backoff_s = backoff_s
 
-    async def post(self, url: str, payload: dict[str, Any], tenant_id: str,
-                   idempotency_key: str) -> Delivery:
+    async def post(
+        self, url: str, payload: dict[str, Any], tenant_id: str, idempotency_key: str
+    ) -> Delivery:
         """Deliver ``payload``; a 4xx is final, repeated 5xx/transport errors raise CallbackFailed.
 
         The same idempotency key is sent on every attempt and every redelivery of the task, so
@@ -51,8 +52,7 @@ class CallbackPoster:
             else:
                 if response.status_code < 500:
                     if response.status_code >= 300:
-                        log.warning("callback %s refused the result: %s", url,
-                                    response.status_code)
+                        log.warning("callback %s refused the result: %s", url, response.status_code)
                     return Delivery(response.status_code, attempt)
                 last = f"HTTP {response.status_code}"
             if attempt < self._attempts:

@@ -23,16 +23,17 @@ async def check_models(plan: Plan, triton: TritonClient) -> tuple[Problem, ...]:
     problems: list[Problem] = []
     signatures: dict[str, ModelSignature] = {}
     known = [s for s in model_steps if _in_repository(s, repository, problems)]
-    found = await asyncio.gather(*(triton.signature(_params(s).model, _params(s).version or "")
-                                   for s in known))
+    found = await asyncio.gather(
+        *(triton.signature(_params(s).model, _params(s).version or "") for s in known)
+    )
     for step, signature in zip(known, found, strict=True):
         signatures[step.id] = signature
         problems.extend(_check_inputs(step, signature))
         problems.extend(_check_classify(step, signature))
     for reader, field, ref in _references(plan):
-        signature = signatures.get(ref.step)
-        if signature is not None and not plan.step(ref.step).type.outputs:
-            problems.extend(_check_output_ref(reader, field, ref, signature))
+        target = signatures.get(ref.step)
+        if target is not None and not plan.step(ref.step).type.outputs:
+            problems.extend(_check_output_ref(reader, field, ref, target))
     return tuple(problems)
 
 
@@ -41,20 +42,32 @@ def _params(step: PlanStep) -> InferParams:
     return step.params
 
 
-def _in_repository(step: PlanStep, repository: tuple[RepositoryEntry, ...],
-                   problems: list[Problem]) -> bool:
+def _in_repository(
+    step: PlanStep, repository: tuple[RepositoryEntry, ...], problems: list[Problem]
+) -> bool:
     params = _params(step)
     entries = [e for e in repository if e.name == params.model]
     if not entries:
         names = sorted({e.name for e in repository})
-        problems.append(Problem(step.id, "params.model", f"Triton has no model "
-                                f"'{params.model}'; models: {', '.join(names) or 'none'}"))
+        problems.append(
+            Problem(
+                step.id,
+                "params.model",
+                f"Triton has no model '{params.model}'; models: {', '.join(names) or 'none'}",
+            )
+        )
         return False
     versions = {e.version for e in entries}
     if params.version is not None and params.version not in versions:
-        problems.append(Problem(step.id, "params.version", f"model '{params.model}' has no "
-                                f"version {params.version}; versions: "
-                                f"{', '.join(sorted(versions))}"))
+        problems.append(
+            Problem(
+                step.id,
+                "params.version",
+                f"model '{params.model}' has no "
+                f"version {params.version}; versions: "
+                f"{', '.join(sorted(versions))}",
+            )
+        )
         return False
     return True
 
@@ -65,14 +78,28 @@ def _check_inputs(step: PlanStep, signature: ModelSignature) -> list[Problem]:
     ports = [b.port for b in step.inputs]
     if ports == [ONLY_TENSOR]:
         if len(names) != 1:
-            return [Problem(step.id, "inputs", f"model '{signature.name}' has inputs "
-                                               f"{listed}: name each in 'inputs'")]
+            return [
+                Problem(
+                    step.id,
+                    "inputs",
+                    f"model '{signature.name}' has inputs {listed}: name each in 'inputs'",
+                )
+            ]
         return []
-    problems = [Problem(step.id, f"inputs.{p}", f"model '{signature.name}' has no input "
-                                                f"'{p}'; its inputs: {listed}")
-                for p in ports if p not in names]
-    problems += [Problem(step.id, "inputs", f"model '{signature.name}' needs input '{n}'")
-                 for n in names if n not in ports]
+    problems = [
+        Problem(
+            step.id,
+            f"inputs.{p}",
+            f"model '{signature.name}' has no input '{p}'; its inputs: {listed}",
+        )
+        for p in ports
+        if p not in names
+    ]
+    problems += [
+        Problem(step.id, "inputs", f"model '{signature.name}' needs input '{n}'")
+        for n in names
+        if n not in ports
+    ]
     return problems
 
 
@@ -82,28 +109,53 @@ def _check_classify(step: PlanStep, signature: ModelSignature) -> list[Problem]:
     names = [t.name for t in signature.outputs]
     output = step.params.output
     if output is None and len(names) != 1:
-        return [Problem(step.id, "params.output", f"model '{signature.name}' has outputs "
-                                                  f"{', '.join(names)}: name one")]
+        return [
+            Problem(
+                step.id,
+                "params.output",
+                f"model '{signature.name}' has outputs {', '.join(names)}: name one",
+            )
+        ]
     if output is not None and output not in names:
-        return [Problem(step.id, "params.output", f"model '{signature.name}' has no output "
-                                                  f"'{output}'; its outputs: {', '.join(names)}")]
+        return [
+            Problem(
+                step.id,
+                "params.output",
+                f"model '{signature.name}' has no output "
+                f"'{output}'; its outputs: {', '.join(names)}",
+            )
+        ]
     return []
 
 
 def _references(plan: Plan) -> list[tuple[str | None, str, Ref]]:
     refs: list[tuple[str | None, str, Ref]] = [
-        (s.id, f"inputs.{b.port}", b.ref) for s in plan.steps for b in s.inputs]
+        (s.id, f"inputs.{b.port}", b.ref) for s in plan.steps for b in s.inputs
+    ]
     refs += [(None, f"outputs.{o.name}", o.ref) for o in plan.outputs]
     return refs
 
 
-def _check_output_ref(reader: str | None, field: str, ref: Ref,
-                      signature: ModelSignature) -> list[Problem]:
+def _check_output_ref(
+    reader: str | None, field: str, ref: Ref, signature: ModelSignature
+) -> list[Problem]:
     names = [t.name for t in signature.outputs]
     if ref.port is None and len(names) != 1:
-        return [Problem(reader, field, f"'{ref.step}' runs model '{signature.name}', which has "
-                                       f"outputs {', '.join(names)}: write '{ref.step}.<output>'")]
+        return [
+            Problem(
+                reader,
+                field,
+                f"'{ref.step}' runs model '{signature.name}', which has "
+                f"outputs {', '.join(names)}: write '{ref.step}.<output>'",
+            )
+        ]
     if ref.port is not None and ref.port not in names:
-        return [Problem(reader, field, f"model '{signature.name}' (step '{ref.step}') has no "
-                                       f"output '{ref.port}'; its outputs: {', '.join(names)}")]
+        return [
+            Problem(
+                reader,
+                field,
+                f"model '{signature.name}' (step '{ref.step}') has no "
+                f"output '{ref.port}'; its outputs: {', '.join(names)}",
+            )
+        ]
     return []

@@ -39,7 +39,10 @@ class _Compilation:
     """One parse: accumulates problems instead of stopping at the first."""
 
     def __init__(
-        self, registry: StepRegistry, limits: Limits, document: PipelineDocument,
+        self,
+        registry: StepRegistry,
+        limits: Limits,
+        document: PipelineDocument,
         settings: Mapping[str, Any],
     ) -> None:
         self.registry = registry
@@ -85,8 +88,9 @@ class _Compilation:
             self.fail(step.id, "op", f"unknown op '{step.op}'; known ops: {known}")
             return
         self.types[step.id] = step_type
-        resolved = settings_refs.resolve(step.params, self.settings, step.id, "params",
-                                         self.problems)
+        resolved = settings_refs.resolve(
+            step.params, self.settings, step.id, "params", self.problems
+        )
         try:
             self.params[step.id] = step_type.params.model_validate(resolved)
         except ValidationError as exc:
@@ -95,34 +99,45 @@ class _Compilation:
                 self.fail(step.id, field, error["msg"])
         self.wiring[step.id] = self.read_inputs(step, step_type, previous)
 
-    def read_inputs(self, step: StepDocument, step_type: StepType,
-                    previous: str) -> list[tuple[str, Ref]]:
+    def read_inputs(
+        self, step: StepDocument, step_type: StepType, previous: str
+    ) -> list[tuple[str, Ref]]:
         if step.inputs is None:
             return self.implicit_inputs(step, step_type, previous)
         wiring: list[tuple[str, Ref]] = []
         for port, text in step.inputs.items():
             if not step_type.model and step_type.input_port(port) is None:
                 ports = ", ".join(p.name for p in step_type.inputs) or "none"
-                self.fail(step.id, f"inputs.{port}",
-                          f"op '{step_type.op}' has no input '{port}'; its inputs: {ports}")
+                self.fail(
+                    step.id,
+                    f"inputs.{port}",
+                    f"op '{step_type.op}' has no input '{port}'; its inputs: {ports}",
+                )
                 continue
             ref = self.read_ref(step.id, f"inputs.{port}", text)
             if ref is not None:
                 wiring.append((port, ref))
         for declared in step_type.inputs:
             if not declared.optional and declared.name not in step.inputs:
-                self.fail(step.id, f"inputs.{declared.name}",
-                          f"op '{step_type.op}' needs input '{declared.name}'")
+                self.fail(
+                    step.id,
+                    f"inputs.{declared.name}",
+                    f"op '{step_type.op}' needs input '{declared.name}'",
+                )
         return wiring
 
-    def implicit_inputs(self, step: StepDocument, step_type: StepType,
-                        previous: str) -> list[tuple[str, Ref]]:
+    def implicit_inputs(
+        self, step: StepDocument, step_type: StepType, previous: str
+    ) -> list[tuple[str, Ref]]:
         if step_type.model:
             return [(ONLY_TENSOR, Ref(previous))]
         required = [p.name for p in step_type.inputs if not p.optional]
         if len(required) > 1:
-            self.fail(step.id, "inputs", f"op '{step_type.op}' reads {', '.join(required)}: "
-                                         "name each in 'inputs'")
+            self.fail(
+                step.id,
+                "inputs",
+                f"op '{step_type.op}' reads {', '.join(required)}: name each in 'inputs'",
+            )
             return []
         return [(required[0], Ref(previous))] if required else []
 
@@ -162,12 +177,18 @@ class _Compilation:
             if kind is None:
                 continue
             accepted = MODEL_INPUT_KINDS if step_type.model else step_type.input_port(port)
-            kinds = accepted if isinstance(accepted, frozenset) else (
-                accepted.kinds if accepted else frozenset())
+            kinds = (
+                accepted
+                if isinstance(accepted, frozenset)
+                else (accepted.kinds if accepted else frozenset())
+            )
             if kind not in kinds:
                 wanted = " or ".join(sorted(k.value for k in kinds))
-                self.fail(step.id, f"inputs.{port}",
-                          f"'{ref}' is {kind.value}, but '{step_type.op}' needs {wanted} here")
+                self.fail(
+                    step.id,
+                    f"inputs.{port}",
+                    f"'{ref}' is {kind.value}, but '{step_type.op}' needs {wanted} here",
+                )
                 continue
             bindings.append(Binding(port, ref, kind))
         first = bindings[0].kind if bindings else None
@@ -192,8 +213,11 @@ class _Compilation:
         port = ref.port or (target.outputs[0].name if target.outputs else None)
         if port is None or target.output_port(port) is None:
             names = ", ".join(o.name for o in target.outputs)
-            self.fail(step, field, f"step '{ref.step}' ({target.op}) has no output "
-                                   f"'{ref.port}'; its outputs: {names}")
+            self.fail(
+                step,
+                field,
+                f"step '{ref.step}' ({target.op}) has no output '{ref.port}'; its outputs: {names}",
+            )
             return None
         return self.kinds.get(f"{ref.step}.{port}")
 
@@ -213,8 +237,12 @@ class _Compilation:
                 continue
             if kind not in allowed:
                 wanted = ", ".join(sorted(k.value for k in allowed))
-                self.fail(None, field, f"'{text}' is {kind.value}; outputs must be one of: "
-                                       f"{wanted} (encode images with output.encode)")
+                self.fail(
+                    None,
+                    field,
+                    f"'{text}' is {kind.value}; outputs must be one of: "
+                    f"{wanted} (encode images with output.encode)",
+                )
                 continue
             outputs.append(PlanOutput(name, ref, kind))
         return tuple(outputs)

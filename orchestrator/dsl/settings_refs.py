@@ -45,23 +45,38 @@ def resolve(
 
 
 def _resolve_ref(
-    ref: dict[str, Any], settings: Mapping[str, Any], step: str, field: str,
+    ref: dict[str, Any],
+    settings: Mapping[str, Any],
+    step: str,
+    field: str,
     problems: list[Problem],
 ) -> Any:
     name = ref[SETTING_KEY]
     extra = set(ref) - {SETTING_KEY, DEFAULT_KEY}
     if extra:
-        problems.append(Problem(step, field, f"a settings reference takes only '$setting' and "
-                                             f"'default', not {sorted(extra)}"))
+        problems.append(
+            Problem(
+                step,
+                field,
+                f"a settings reference takes only '$setting' and 'default', not {sorted(extra)}",
+            )
+        )
         return None
     if not isinstance(name, str) or not name or any(not p for p in name.split(".")):
-        problems.append(Problem(step, field, "'$setting' must be a dotted name like 'face.min_size'"))
+        problems.append(
+            Problem(step, field, "'$setting' must be a dotted name like 'faces.min_size'")
+        )
         return None
     found = lookup(settings, name)
     if found is not _MISSING:
         return found
     if DEFAULT_KEY in ref:
         return ref[DEFAULT_KEY]
-    problems.append(Problem(step, field, f"setting '{name}' is not in the task's settings "
-                                         "and the reference has no default"))
+    problems.append(
+        Problem(
+            step,
+            field,
+            f"setting '{name}' is not in the task's settings and the reference has no default",
+        )
+    )
     return None

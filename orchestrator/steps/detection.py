@@ -12,8 +12,8 @@ from orchestrator.steps.context import StepContext
 from orchestrator.steps.registry import (
     InputPort,
     Inputs,
-    Outputs,
     OutputPort,
+    Outputs,
     StepParams,
     StepRegistry,
     expect,
@@ -26,8 +26,12 @@ NmsMode = Literal["union", "min"]
 DETECTIONS_OUT = (OutputPort("detections", Kind.DETECTIONS),)
 
 
-def nms(boxes: NDArray[np.float32], scores: NDArray[np.float32], threshold: float,
-        mode: NmsMode = "union") -> NDArray[np.intp]:
+def nms(
+    boxes: NDArray[np.float32],
+    scores: NDArray[np.float32],
+    threshold: float,
+    mode: NmsMode = "union",
+) -> NDArray[np.intp]:
     """Indexes kept by greedy NMS, best score first.
 
     "union" is IoU on continuous boxes; "min" divides the overlap by the smaller box and
@@ -54,14 +58,16 @@ def nms(boxes: NDArray[np.float32], scores: NDArray[np.float32], threshold: floa
     return np.asarray(keep, dtype=np.intp)
 
 
-def regress(boxes: NDArray[np.float32], offsets: NDArray[np.float32],
-            inclusive: bool) -> NDArray[np.float32]:
+def regress(
+    boxes: NDArray[np.float32], offsets: NDArray[np.float32], inclusive: bool
+) -> NDArray[np.float32]:
     """Boxes moved by offsets given in units of the box size (+1 when pixels are inclusive)."""
     pad = 1.0 if inclusive else 0.0
     w = boxes[:, 2] - boxes[:, 0] + pad
     h = boxes[:, 3] - boxes[:, 1] + pad
     size = np.stack([w, h, w, h], axis=1)
-    return (boxes + offsets * size).astype(np.float32)
+    moved: NDArray[np.float32] = (boxes + offsets * size).astype(np.float32)
+    return moved
 
 
 def square(boxes: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -71,7 +77,8 @@ def square(boxes: NDArray[np.float32]) -> NDArray[np.float32]:
     side = np.maximum(w, h)
     x1 = boxes[:, 0] + w * 0.5 - side * 0.5
     y1 = boxes[:, 1] + h * 0.5 - side * 0.5
-    return np.stack([x1, y1, x1 + side, y1 + side], axis=1).astype(np.float32)
+    squared: NDArray[np.float32] = np.stack([x1, y1, x1 + side, y1 + side], axis=1)
+    return squared.astype(np.float32)
 
 
 class ProposalsParams(StepParams):
@@ -86,10 +93,12 @@ class ProposalsParams(StepParams):
     max_candidates: int = Field(256, ge=1, le=10_000)
 
 
-@steps.cpu("detection.proposals", ProposalsParams,
-           (InputPort("reg", frozenset({Kind.PYRAMID})),
-            InputPort("prob", frozenset({Kind.PYRAMID}))),
-           DETECTIONS_OUT)
+@steps.cpu(
+    "detection.proposals",
+    ProposalsParams,
+    (InputPort("reg", frozenset({Kind.PYRAMID})), InputPort("prob", frozenset({Kind.PYRAMID}))),
+    DETECTIONS_OUT,
+)
 def proposals(params: ProposalsParams, inputs: Inputs, ctx: StepContext) -> Outputs:
     reg: Pyramid = expect(inputs, "reg", Pyramid)
     prob: Pyramid = expect(inputs, "prob", Pyramid)
@@ -125,12 +134,17 @@ class RefineParams(StepParams):
     score_channel: int = Field(1, ge=0)
 
 
-@steps.cpu("detection.refine", RefineParams,
-           (InputPort("detections", frozenset({Kind.DETECTIONS})),
-            InputPort("reg", frozenset({Kind.TENSOR})),
-            InputPort("prob", frozenset({Kind.TENSOR})),
-            InputPort("landmarks", frozenset({Kind.TENSOR}), optional=True)),
-           DETECTIONS_OUT)
+@steps.cpu(
+    "detection.refine",
+    RefineParams,
+    (
+        InputPort("detections", frozenset({Kind.DETECTIONS})),
+        InputPort("reg", frozenset({Kind.TENSOR})),
+        InputPort("prob", frozenset({Kind.TENSOR})),
+        InputPort("landmarks", frozenset({Kind.TENSOR}), optional=True),
+    ),
+    DETECTIONS_OUT,
+)
 def refine(params: RefineParams, inputs: Inputs, ctx: StepContext) -> Outputs:
     candidates: Detections = expect(inputs, "detections", Detections)
     reg: Tensor = expect(inputs, "reg", Tensor)
@@ -145,13 +159,17 @@ def refine(params: RefineParams, inputs: Inputs, ctx: StepContext) -> Outputs:
         points: Tensor = expect(inputs, "landmarks", Tensor)
         landmarks = _landmarks(boxes, points.data[passed].astype(np.float32))
     moved = regress(boxes, offsets, inclusive=True)
-    keep = nms(boxes if params.nms_on == "input_boxes" else moved, scores, params.nms,
-               params.nms_mode)
+    keep = nms(
+        boxes if params.nms_on == "input_boxes" else moved, scores, params.nms, params.nms_mode
+    )
     moved = moved[keep]
     if params.square:
         moved = square(moved)
-    return {"detections": Detections(moved, scores[keep],
-                                     None if landmarks is None else landmarks[keep])}
+    return {
+        "detections": Detections(
+            moved, scores[keep], None if landmarks is None else landmarks[keep]
+        )
+    }
 
 
 def _landmarks(boxes: NDArray[np.float32], points: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -160,7 +178,8 @@ def _landmarks(boxes: NDArray[np.float32], points: NDArray[np.float32]) -> NDArr
     h = (boxes[:, 3] - boxes[:, 1] + 1)[:, None]
     xs = w * points[:, :5] + boxes[:, 0:1] - 1
     ys = h * points[:, 5:10] + boxes[:, 1:2] - 1
-    return np.stack([xs, ys], axis=2).astype(np.float32)
+    points_xy: NDArray[np.float32] = np.stack([xs, ys], axis=2).astype(np.float32)
+    return points_xy
 
 
 def _empty() -> Detections:

@@ -19,7 +19,7 @@ from orchestrator.errors import ModelRejected
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.registry import Inputs, OutputPort, Outputs, StepParams, StepRegistry
 from orchestrator.triton.client import ModelSignature
-from orchestrator.values import ClassScore, Classes, Kind, Pyramid, PyramidLevel, Tensor, Value
+from orchestrator.values import Classes, ClassScore, Kind, Pyramid, PyramidLevel, Tensor, Value
 
 steps = StepRegistry()
 
@@ -66,35 +66,61 @@ async def classify(params: ClassifyParams, inputs: Inputs, ctx: StepContext) -> 
     named = input_names(signature, inputs)
     output = params.output or signature.outputs[0].name
     arrays = {name: _tensor(ctx.step, name, value) for name, value in named.items()}
-    raw = await _infer_batched(ctx, signature, params.version, arrays, [output],
-                               {output: params.top_k})
+    raw = await _infer_batched(
+        ctx, signature, params.version, arrays, [output], {output: params.top_k}
+    )
     return {"classes": Classes(tuple(_class_row(ctx.step, row) for row in raw[output]))}
 
 
-async def _infer_pyramid(ctx: StepContext, signature: ModelSignature, version: str | None,
-                         named: Mapping[str, Value], wanted: Sequence[str]) -> Outputs:
+async def _infer_pyramid(
+    ctx: StepContext,
+    signature: ModelSignature,
+    version: str | None,
+    named: Mapping[str, Value],
+    wanted: Sequence[str],
+) -> Outputs:
     pyramids = {name: value for name, value in named.items() if isinstance(value, Pyramid)}
     first = next(iter(pyramids.values()))
-    per_level = await asyncio.gather(*(
-        _infer_batched(ctx, signature, version,
-                       {name: p.levels[i].data for name, p in pyramids.items()}, wanted)
-        for i in range(len(first.levels))))
-    return {name: Pyramid(tuple(PyramidLevel(level.scale, outputs[name])
-                                for level, outputs in zip(first.levels, per_level, strict=True)))
-            for name in wanted}
+    per_level = await asyncio.gather(
+        *(
+            _infer_batched(
+                ctx,
+                signature,
+                version,
+                {name: p.levels[i].data for name, p in pyramids.items()},
+                wanted,
+            )
+            for i in range(len(first.levels))
+        )
+    )
+    return {
+        name: Pyramid(
+            tuple(
+                PyramidLevel(level.scale, outputs[name])
+                for level, outputs in zip(first.levels, per_level, strict=True)
+            )
+        )
+        for name in wanted
+    }
 
 
 async def _infer_batched(
-    ctx: StepContext, signature: ModelSignature, version: str | None,
-    arrays: Mapping[str, NDArray[Any]], wanted: Sequence[str],
+    ctx: StepContext,
+    signature: ModelSignature,
+    version: str | None,
+    arrays: Mapping[str, NDArray[Any]],
+    wanted: Sequence[str],
     class_counts: Mapping[str, int] | None = None,
 ) -> dict[str, NDArray[Any]]:
     """Outputs for the whole batch, sent in chunks of at most max_batch_size."""
     for name, array in arrays.items():
         spec = signature.input(name)
         if spec is not None and array.dtype != spec.dtype:
-            raise ModelRejected(ctx.step, f"input '{name}' is {array.dtype}, but model "
-                                          f"'{signature.name}' takes {spec.datatype}")
+            raise ModelRejected(
+                ctx.step,
+                f"input '{name}' is {array.dtype}, but model "
+                f"'{signature.name}' takes {spec.datatype}",
+            )
     size = len(next(iter(arrays.values())))
     limit = signature.max_batch_size
     if limit == 0:
@@ -103,10 +129,19 @@ async def _infer_batched(
         return {name: _empty_output(signature, name, class_counts) for name in wanted}
     else:
         chunks = [(start, min(start + limit, size)) for start in range(0, size, limit)]
-    outcomes = await asyncio.gather(*(
-        ctx.triton.infer(ctx.step, signature.name, version or "",
-                         {n: a[lo:hi] for n, a in arrays.items()}, wanted, class_counts)
-        for lo, hi in chunks))
+    outcomes = await asyncio.gather(
+        *(
+            ctx.triton.infer(
+                ctx.step,
+                signature.name,
+                version or "",
+                {n: a[lo:hi] for n, a in arrays.items()},
+                wanted,
+                class_counts,
+            )
+            for lo, hi in chunks
+        )
+    )
     ctx.record_model(signature.name, outcomes[0].model_version)
     return {name: np.concatenate([o.outputs[name] for o in outcomes]) for name in wanted}
 
@@ -117,8 +152,9 @@ def _tensor(step: str, name: str, value: Value) -> NDArray[Any]:
     return value.data
 
 
-def _empty_output(signature: ModelSignature, name: str,
-                  class_counts: Mapping[str, int] | None) -> NDArray[Any]:
+def _empty_output(
+    signature: ModelSignature, name: str, class_counts: Mapping[str, int] | None
+) -> NDArray[Any]:
     if class_counts and name in class_counts:
         return np.zeros((0, class_counts[name]), dtype=np.object_)
     spec = signature.output(name)

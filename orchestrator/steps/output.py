@@ -14,8 +14,8 @@ from orchestrator.steps.context import StepContext
 from orchestrator.steps.registry import (
     InputPort,
     Inputs,
-    Outputs,
     OutputPort,
+    Outputs,
     StepParams,
     StepRegistry,
     expect,
@@ -37,10 +37,15 @@ class DrawDetectionsParams(StepParams):
     show_scores: bool = True
 
 
-@steps.cpu("output.draw_detections", DrawDetectionsParams,
-           (InputPort("image", frozenset({Kind.IMAGE})),
-            InputPort("detections", frozenset({Kind.DETECTIONS}))),
-           (OutputPort("image", Kind.IMAGE),))
+@steps.cpu(
+    "output.draw_detections",
+    DrawDetectionsParams,
+    (
+        InputPort("image", frozenset({Kind.IMAGE})),
+        InputPort("detections", frozenset({Kind.DETECTIONS})),
+    ),
+    (OutputPort("image", Kind.IMAGE),),
+)
 def draw_detections(params: DrawDetectionsParams, inputs: Inputs, ctx: StepContext) -> Outputs:
     image: Image = expect(inputs, "image", Image)
     detections: Detections = expect(inputs, "detections", Detections)
@@ -50,13 +55,18 @@ def draw_detections(params: DrawDetectionsParams, inputs: Inputs, ctx: StepConte
         x1, y1, x2, y2 = (float(v) for v in detections.boxes[i])
         pen.rectangle((x1, y1, x2, y2), outline=params.colour, width=params.line_width)
         if params.show_scores:
-            pen.text((x1 + params.line_width, y1 + params.line_width),
-                     f"{float(detections.scores[i]):.3f}", fill=params.colour)
+            pen.text(
+                (x1 + params.line_width, y1 + params.line_width),
+                f"{float(detections.scores[i]):.3f}",
+                fill=params.colour,
+            )
         if detections.landmarks is not None and params.landmark_radius:
             r = params.landmark_radius
             for x, y in detections.landmarks[i]:
-                pen.ellipse((float(x) - r, float(y) - r, float(x) + r, float(y) + r),
-                            fill=params.landmark_colour)
+                pen.ellipse(
+                    (float(x) - r, float(y) - r, float(x) + r, float(y) + r),
+                    fill=params.landmark_colour,
+                )
     return {"image": Image(np.asarray(canvas))}
 
 
@@ -67,12 +77,19 @@ class EncodeParams(StepParams):
     quality: int = Field(90, ge=1, le=100)
 
 
-_MEDIA = {"jpeg": ("image/jpeg", "jpg"), "png": ("image/png", "png"),
-          "webp": ("image/webp", "webp")}
+_MEDIA = {
+    "jpeg": ("image/jpeg", "jpg"),
+    "png": ("image/png", "png"),
+    "webp": ("image/webp", "webp"),
+}
 
 
-@steps.cpu("output.encode", EncodeParams, (InputPort("image", frozenset({Kind.IMAGE})),),
-           (OutputPort("file", Kind.ENCODED),))
+@steps.cpu(
+    "output.encode",
+    EncodeParams,
+    (InputPort("image", frozenset({Kind.IMAGE})),),
+    (OutputPort("file", Kind.ENCODED),),
+)
 def encode(params: EncodeParams, inputs: Inputs, ctx: StepContext) -> Outputs:
     image: Image = expect(inputs, "image", Image)
     buffer = io.BytesIO()

@@ -11,8 +11,8 @@ from orchestrator.steps.context import StepContext
 from orchestrator.steps.registry import (
     InputPort,
     Inputs,
-    Outputs,
     OutputPort,
+    Outputs,
     StepParams,
     StepRegistry,
     expect,
@@ -37,8 +37,12 @@ class FromImageParams(StepParams):
     dtype: Literal["fp32", "fp16", "uint8"] = "fp32"
 
 
-@steps.cpu("tensor.from_image", FromImageParams,
-           (InputPort("image", frozenset({Kind.IMAGE})),), (OutputPort("tensor", Kind.TENSOR),))
+@steps.cpu(
+    "tensor.from_image",
+    FromImageParams,
+    (InputPort("image", frozenset({Kind.IMAGE})),),
+    (OutputPort("tensor", Kind.TENSOR),),
+)
 def from_image(params: FromImageParams, inputs: Inputs, ctx: StepContext) -> Outputs:
     image: Image = expect(inputs, "image", Image)
     pixels = image.pixels[..., ::-1] if params.channels == "bgr" else image.pixels

@@ -98,16 +98,19 @@ class TritonClient:
             return self._index[1]
         try:
             raw = await self._client.get_model_repository_index(
-                as_json=True, client_timeout=self._timeout_s)
+                as_json=True, client_timeout=self._timeout_s
+            )
         except InferenceServerException as exc:
             raise _translate(exc, "the model repository index") from exc
-        entries = tuple(RepositoryEntry(m["name"], m.get("version", ""), m.get("state", ""))
-                        for m in raw.get("models", []))
+        entries = tuple(
+            RepositoryEntry(m["name"], m.get("version", ""), m.get("state", ""))
+            for m in raw.get("models", [])
+        )
         self._index = (now, entries)
         return entries
 
     async def signature(self, model: str, version: str = "") -> ModelSignature:
-        """Inputs, outputs and batch size of ``model`` (latest ready version if ``version`` is '')."""
+        """Inputs, outputs and batch size of ``model`` (the latest ready one if no ``version``)."""
         key = (model, version)
         cached = self._signatures.get(key)
         now = time.monotonic()
@@ -116,10 +119,12 @@ class TritonClient:
         what = f"model '{model}'" + (f" version {version}" if version else "")
         try:
             meta, config = await asyncio.gather(
-                self._client.get_model_metadata(model, version, as_json=True,
-                                                client_timeout=self._timeout_s),
-                self._client.get_model_config(model, version, as_json=True,
-                                              client_timeout=self._timeout_s),
+                self._client.get_model_metadata(
+                    model, version, as_json=True, client_timeout=self._timeout_s
+                ),
+                self._client.get_model_config(
+                    model, version, as_json=True, client_timeout=self._timeout_s
+                ),
             )
         except InferenceServerException as exc:
             raise _translate(exc, what) from exc
@@ -135,8 +140,13 @@ class TritonClient:
         return signature
 
     async def infer(
-        self, step: str, model: str, version: str, inputs: Mapping[str, NDArray[Any]],
-        outputs: Sequence[str], class_counts: Mapping[str, int] | None = None,
+        self,
+        step: str,
+        model: str,
+        version: str,
+        inputs: Mapping[str, NDArray[Any]],
+        outputs: Sequence[str],
+        class_counts: Mapping[str, int] | None = None,
     ) -> InferOutcome:
         """One inference request; errors name ``step`` and the model."""
         wire_inputs = []
@@ -149,8 +159,13 @@ class TritonClient:
         requested = [InferRequestedOutput(n, class_count=counts.get(n, 0)) for n in outputs]
         what = f"model '{model}'" + (f" version {version}" if version else "")
         try:
-            result = await self._client.infer(model, wire_inputs, model_version=version,
-                                              outputs=requested, client_timeout=self._timeout_s)
+            result = await self._client.infer(
+                model,
+                wire_inputs,
+                model_version=version,
+                outputs=requested,
+                client_timeout=self._timeout_s,
+            )
         except InferenceServerException as exc:
             raise _translate(exc, what, step) from exc
         arrays: dict[str, NDArray[Any]] = {}
