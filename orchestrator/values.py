@@ -34,10 +34,63 @@ class SourceBytes:
 
 
 @dataclass(frozen=True, slots=True)
+class Frame:
+    """How an image's pixel coordinates map to the original picture's.
+
+    ``source = pixel * scale + offset`` per axis. Resizes, crops and letterboxes compose it, so
+    boxes found on a derived image are reported in original pixels.
+    """
+
+    scale_x: float = 1.0
+    scale_y: float = 1.0
+    offset_x: float = 0.0
+    offset_y: float = 0.0
+
+    def resized(self, factor_x: float, factor_y: float) -> Frame:
+        """The frame after scaling the pixels by these factors."""
+        return Frame(self.scale_x / factor_x, self.scale_y / factor_y, self.offset_x, self.offset_y)
+
+    def shifted(self, left: float, top: float) -> Frame:
+        """The frame after moving the origin to pixel (left, top) (negative: padding)."""
+        return Frame(
+            self.scale_x,
+            self.scale_y,
+            self.offset_x + left * self.scale_x,
+            self.offset_y + top * self.scale_y,
+        )
+
+    def points_to_source(self, points: NDArray[np.float32]) -> NDArray[np.float32]:
+        """(..., 2) x/y points in this frame -> original pixels."""
+        scale = np.array([self.scale_x, self.scale_y], dtype=np.float32)
+        offset = np.array([self.offset_x, self.offset_y], dtype=np.float32)
+        mapped: NDArray[np.float32] = (points * scale + offset).astype(np.float32)
+        return mapped
+
+    def points_from_source(self, points: NDArray[np.float32]) -> NDArray[np.float32]:
+        """(..., 2) x/y points in original pixels -> this frame."""
+        scale = np.array([self.scale_x, self.scale_y], dtype=np.float32)
+        offset = np.array([self.offset_x, self.offset_y], dtype=np.float32)
+        mapped: NDArray[np.float32] = ((points - offset) / scale).astype(np.float32)
+        return mapped
+
+    def boxes_to_source(self, boxes: NDArray[np.float32]) -> NDArray[np.float32]:
+        """(N, 4) x1, y1, x2, y2 boxes in this frame -> original pixels."""
+        return self.points_to_source(boxes.reshape(-1, 2, 2)).reshape(-1, 4)
+
+    def boxes_from_source(self, boxes: NDArray[np.float32]) -> NDArray[np.float32]:
+        """(N, 4) boxes in original pixels -> this frame."""
+        return self.points_from_source(boxes.reshape(-1, 2, 2)).reshape(-1, 4)
+
+
+IDENTITY = Frame()
+
+
+@dataclass(frozen=True, slots=True)
 class Image:
-    """An RGB picture, HWC uint8, in the coordinates of the decoded original."""
+    """An RGB picture, HWC uint8; ``frame`` maps its pixels to the original picture's."""
 
     pixels: NDArray[np.uint8]
+    frame: Frame = IDENTITY
 
     @property
     def width(self) -> int:
@@ -65,9 +118,22 @@ class PyramidLevel:
 
 @dataclass(frozen=True, slots=True)
 class Pyramid:
-    """Tensors of one image at several scales; model steps run once per level."""
+    """Tensors of one image at several scales; model steps run once per level.
+
+    Level scales are relative to the image the pyramid was built from, whose frame is kept.
+    """
 
     levels: tuple[PyramidLevel, ...]
+    frame: Frame = IDENTITY
+
+
+@dataclass(frozen=True, slots=True)
+class ClassScore:
+    """One ranked class of one batch item."""
+
+    index: int
+    label: str
+    score: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,14 +143,10 @@ class Detections:
     boxes: NDArray[np.float32]
     scores: NDArray[np.float32]
     landmarks: NDArray[np.float32] | None = None
+    classes: tuple[tuple[ClassScore, ...], ...] | None = None
 
     def __len__(self) -> int:
         return int(self.boxes.shape[0])
-
-    def take(self, index: NDArray[np.intp]) -> Detections:
-        """The detections at ``index``, in that order."""
-        landmarks = None if self.landmarks is None else self.landmarks[index]
-        return Detections(self.boxes[index], self.scores[index], landmarks)
 
     def as_json(self) -> list[dict[str, Any]]:
         """One object per detection, rounded to what a pixel grid can mean."""
@@ -98,17 +160,10 @@ class Detections:
                 item["landmarks"] = [
                     [round(float(x), 2), round(float(y), 2)] for x, y in self.landmarks[i]
                 ]
+            if self.classes is not None:
+                item["classes"] = _classes_json(self.classes[i])
             items.append(item)
         return items
-
-
-@dataclass(frozen=True, slots=True)
-class ClassScore:
-    """One ranked class of one batch item."""
-
-    index: int
-    label: str
-    score: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +174,11 @@ class Classes:
 
     def as_json(self) -> list[list[dict[str, Any]]]:
         """A list per batch item of ``{index, label, score}``, best first."""
-        return [
-            [{"index": c.index, "label": c.label, "score": round(c.score, 5)} for c in item]
-            for item in self.items
-        ]
+        return [_classes_json(item) for item in self.items]
+
+
+def _classes_json(item: tuple[ClassScore, ...]) -> list[dict[str, Any]]:
+    return [{"index": c.index, "label": c.label, "score": round(c.score, 5)} for c in item]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,11 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from orchestrator.errors import ImageUndecodable, LimitExceeded
 from orchestrator.steps.context import StepContext
+from orchestrator.steps.geometry import square
 from orchestrator.steps.registry import (
     InputPort,
     Inputs,
@@ -24,8 +25,10 @@ from orchestrator.steps.registry import (
     StepRegistry,
     expect,
 )
+from orchestrator.steps.tensor import PositiveTriple, TensorFormat, Triple
 from orchestrator.values import (
     Detections,
+    Frame,
     Image,
     Kind,
     Pyramid,
@@ -49,7 +52,25 @@ IMAGE_OUT = (OutputPort("image", Kind.IMAGE),)
 
 
 class DecodeParams(StepParams):
-    """Decode JPEG/PNG/WebP bytes to RGB, applying the EXIF orientation."""
+    """Decode JPEG/PNG/WebP to RGB with EXIF orientation; max_side lets JPEG decode smaller."""
+
+    max_side: int | None = Field(
+        None,
+        ge=16,
+        le=16384,
+        description="JPEG only: decode at the smallest DCT scale (1/2, 1/4, 1/8) whose long "
+        "side stays >= max_side; boxes are still reported in original pixels",
+    )
+
+
+_DECODE_ERRORS = (
+    UnidentifiedImageError,
+    OSError,
+    SyntaxError,
+    ValueError,
+    PILImage.DecompressionBombError,
+    PILImage.DecompressionBombWarning,
+)
 
 
 @steps.cpu("image.decode", DecodeParams, (InputPort("data", frozenset({Kind.BYTES})),), IMAGE_OUT)
@@ -60,46 +81,69 @@ def decode(params: DecodeParams, inputs: Inputs, ctx: StepContext) -> Outputs:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
             with PILImage.open(io.BytesIO(data.data)) as picture:
-                if picture.width * picture.height > limit:
+                full_w, full_h = picture.size
+                if full_w * full_h > limit:
                     raise LimitExceeded(
-                        f"image is {picture.width}x{picture.height} pixels; "
-                        f"at most {limit} pixels are accepted"
+                        f"image is {full_w}x{full_h} pixels; at most {limit} pixels are accepted"
                     )
+                if params.max_side is not None and picture.format == "JPEG":
+                    ratio = params.max_side / max(full_w, full_h)
+                    if ratio < 1:
+                        picture.draft("RGB", (round(full_w * ratio), round(full_h * ratio)))
+                decoded_w, decoded_h = picture.size
                 upright = ImageOps.exif_transpose(picture).convert("RGB")
                 pixels = np.asarray(upright, dtype=np.uint8)
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        PILImage.DecompressionBombError,
-        PILImage.DecompressionBombWarning,
-    ) as exc:
+    except _DECODE_ERRORS as exc:
         raise ImageUndecodable(f"the image could not be decoded: {exc}") from exc
-    return {"image": Image(pixels)}
+    if upright.size != (decoded_w, decoded_h):  # EXIF rotated by 90 degrees
+        full_w, full_h = full_h, full_w
+    frame = Frame().resized(upright.width / full_w, upright.height / full_h)
+    return {"image": Image(pixels, frame)}
 
 
 class ResizeParams(StepParams):
-    """Resize to width x height, or so the short side equals short_side (aspect kept)."""
+    """Resize to width x height, to a short_side, or to fit max_side (aspect kept)."""
 
     width: int | None = Field(None, ge=1, le=8192)
     height: int | None = Field(None, ge=1, le=8192)
     short_side: int | None = Field(None, ge=1, le=8192)
+    max_side: int | None = Field(None, ge=1, le=8192, description="never enlarges")
+    multiple_of: int = Field(1, ge=1, le=256, description="round each side to a multiple")
     interpolation: Interpolation = "area"
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> ResizeParams:
+        modes = [
+            self.width is not None or self.height is not None,
+            self.short_side is not None,
+            self.max_side is not None,
+        ]
+        if sum(modes) != 1:
+            raise ValueError("give exactly one of: width/height, short_side, max_side")
+        return self
 
     def target(self, width: int, height: int) -> tuple[int, int]:
         """The (width, height) to produce for a ``width`` x ``height`` input."""
         if self.short_side is not None:
             scale = self.short_side / min(width, height)
-            return max(1, round(width * scale)), max(1, round(height * scale))
-        return self.width or width, self.height or height
+        elif self.max_side is not None:
+            scale = min(1.0, self.max_side / max(width, height))
+        else:
+            scale = 0.0
+        if scale:
+            width, height = round(width * scale), round(height * scale)
+        else:
+            width, height = self.width or width, self.height or height
+        step = self.multiple_of
+        return max(step, round(width / step) * step), max(step, round(height / step) * step)
 
 
 @steps.cpu("image.resize", ResizeParams, IMAGE_IN, IMAGE_OUT)
 def resize(params: ResizeParams, inputs: Inputs, ctx: StepContext) -> Outputs:
     image: Image = expect(inputs, "image", Image)
     width, height = params.target(image.width, image.height)
-    return {"image": Image(_resize(image.pixels, width, height, params.interpolation))}
+    frame = image.frame.resized(width / image.width, height / image.height)
+    return {"image": Image(_resize(image.pixels, width, height, params.interpolation), frame)}
 
 
 class CenterCropParams(StepParams):
@@ -115,17 +159,49 @@ def center_crop(params: CenterCropParams, inputs: Inputs, ctx: StepContext) -> O
     top = max(0, (image.height - params.height) // 2)
     left = max(0, (image.width - params.width) // 2)
     window = image.pixels[top : top + params.height, left : left + params.width]
-    return {"image": Image(np.ascontiguousarray(window))}
+    return {"image": Image(np.ascontiguousarray(window), image.frame.shifted(left, top))}
 
 
-class PyramidParams(StepParams):
-    """Scales so a face of min_size px maps to cell_size px, shrinking by factor; NCHW float32."""
+class LetterboxParams(StepParams):
+    """Fit into width x height keeping aspect, pad the rest with fill; boxes map back exactly."""
+
+    width: int = Field(ge=1, le=8192)
+    height: int = Field(ge=1, le=8192)
+    fill: tuple[int, int, int] = (114, 114, 114)
+    align: Literal["center", "top_left"] = "center"
+    interpolation: Interpolation = "linear"
+
+
+@steps.cpu("image.letterbox", LetterboxParams, IMAGE_IN, IMAGE_OUT)
+def letterbox(params: LetterboxParams, inputs: Inputs, ctx: StepContext) -> Outputs:
+    image: Image = expect(inputs, "image", Image)
+    ratio = min(params.width / image.width, params.height / image.height)
+    inner_w = max(1, min(params.width, round(image.width * ratio)))
+    inner_h = max(1, min(params.height, round(image.height * ratio)))
+    left, top = 0, 0
+    if params.align == "center":
+        left, top = (params.width - inner_w) // 2, (params.height - inner_h) // 2
+    canvas = np.empty((params.height, params.width, 3), dtype=np.uint8)
+    canvas[...] = np.asarray(params.fill, dtype=np.uint8)
+    canvas[top : top + inner_h, left : left + inner_w] = _resize(
+        image.pixels, inner_w, inner_h, params.interpolation
+    )
+    frame = image.frame.resized(inner_w / image.width, inner_h / image.height)
+    return {"image": Image(canvas, frame.shifted(-left, -top))}
+
+
+MTCNN_MEAN = (127.5, 127.5, 127.5)
+MTCNN_STD = (128.0, 128.0, 128.0)
+
+
+class PyramidParams(TensorFormat):
+    """Scales so a face of min_size px maps to cell_size px, shrinking by factor, as tensors."""
 
     min_size: int = Field(20, ge=4, le=4096)
     factor: float = Field(0.709, gt=0.1, lt=0.95)
     cell_size: int = Field(12, ge=4, le=256)
-    mean: float = 127.5
-    scale: float = 0.0078125
+    mean: Triple = MTCNN_MEAN
+    std: PositiveTriple = MTCNN_STD
 
 
 @steps.cpu("image.pyramid", PyramidParams, IMAGE_IN, (OutputPort("pyramid", Kind.PYRAMID),))
@@ -143,10 +219,8 @@ def pyramid(params: PyramidParams, inputs: Inputs, ctx: StepContext) -> Outputs:
     for s in scales:
         width, height = int(image.width * s + 1), int(image.height * s + 1)
         scaled = _resize(image.pixels, width, height, "area")
-        levels.append(
-            PyramidLevel(s, _normalized_nchw(scaled[np.newaxis], params.mean, params.scale))
-        )
-    return {"pyramid": Pyramid(tuple(levels))}
+        levels.append(PyramidLevel(s, params.encode(scaled[np.newaxis])))
+    return {"pyramid": Pyramid(tuple(levels), image.frame)}
 
 
 def pyramid_scales(
@@ -163,13 +237,15 @@ def pyramid_scales(
     return scales
 
 
-class CropBoxesParams(StepParams):
-    """Cut every detection's box (clipped to the image) and resize it to size x size; NCHW."""
+class CropBoxesParams(TensorFormat):
+    """Cut every detection (grown by margin, optionally squared, clipped) to size x size tensors."""
 
     size: int = Field(ge=4, le=1024)
-    mean: float = 127.5
-    scale: float = 0.0078125
+    margin: float = Field(0.0, ge=0.0, le=2.0, description="fraction of the box added per side")
+    square: bool = False
     interpolation: Interpolation = "area"
+    mean: Triple = MTCNN_MEAN
+    std: PositiveTriple = MTCNN_STD
 
 
 @steps.cpu(
@@ -188,15 +264,19 @@ def crop_boxes(params: CropBoxesParams, inputs: Inputs, ctx: StepContext) -> Out
         raise LimitExceeded(
             f"{len(detections)} crops requested; at most {ctx.limits.max_fan_out} per task"
         )
+    boxes = image.frame.boxes_from_source(detections.boxes)
+    if params.square:
+        boxes = square(boxes)
+    if params.margin:
+        grow = (boxes[:, 2:] - boxes[:, :2]) * params.margin
+        boxes = np.concatenate([boxes[:, :2] - grow, boxes[:, 2:] + grow], axis=1)
     crops = np.zeros((len(detections), params.size, params.size, 3), dtype=np.uint8)
-    for i, (x1, y1, x2, y2) in enumerate(
-        _pixel_windows(detections.boxes, image.width, image.height)
-    ):
+    for i, (x1, y1, x2, y2) in enumerate(_pixel_windows(boxes, image.width, image.height)):
         if x2 > x1 and y2 > y1:
             crops[i] = _resize(
                 image.pixels[y1:y2, x1:x2], params.size, params.size, params.interpolation
             )
-    return {"crops": Tensor(_normalized_nchw(crops, params.mean, params.scale))}
+    return {"crops": Tensor(params.encode(crops))}
 
 
 def _pixel_windows(
@@ -222,11 +302,3 @@ def _resize(
         return pixels
     resized = cv2.resize(pixels, (width, height), interpolation=_CV_INTERPOLATION[interpolation])
     return np.asarray(resized, dtype=np.uint8)
-
-
-def _normalized_nchw(batch: NDArray[np.uint8], mean: float, scale: float) -> NDArray[np.float32]:
-    """(x - mean) * scale as float32, NHWC -> NCHW."""
-    out = batch.astype(np.float32)
-    out -= mean
-    out *= scale
-    return np.ascontiguousarray(out.transpose(0, 3, 1, 2))

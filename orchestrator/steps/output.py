@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 from typing import Literal
 
+import cv2
 import numpy as np
 from PIL import Image as PILImage
 from PIL import ImageDraw
 from pydantic import Field
 
 from orchestrator.steps.context import StepContext
+from orchestrator.steps.geometry import clip_windows
 from orchestrator.steps.registry import (
     InputPort,
     Inputs,
@@ -51,23 +53,64 @@ def draw_detections(params: DrawDetectionsParams, inputs: Inputs, ctx: StepConte
     detections: Detections = expect(inputs, "detections", Detections)
     canvas = PILImage.fromarray(image.pixels.copy())
     pen = ImageDraw.Draw(canvas)
-    for i in range(len(detections)):
-        x1, y1, x2, y2 = (float(v) for v in detections.boxes[i])
+    boxes = image.frame.boxes_from_source(detections.boxes)
+    landmarks = (
+        None
+        if detections.landmarks is None
+        else image.frame.points_from_source(detections.landmarks)
+    )
+    for i, (x1, y1, x2, y2) in enumerate(boxes.tolist()):
         pen.rectangle((x1, y1, x2, y2), outline=params.colour, width=params.line_width)
         if params.show_scores:
-            pen.text(
-                (x1 + params.line_width, y1 + params.line_width),
-                f"{float(detections.scores[i]):.3f}",
-                fill=params.colour,
-            )
-        if detections.landmarks is not None and params.landmark_radius:
+            caption = f"{float(detections.scores[i]):.3f}"
+            if detections.classes is not None and detections.classes[i]:
+                caption = f"{detections.classes[i][0].label} {caption}"
+            pen.text((x1 + params.line_width, y1 + params.line_width), caption, fill=params.colour)
+        if landmarks is not None and params.landmark_radius:
             r = params.landmark_radius
-            for x, y in detections.landmarks[i]:
-                pen.ellipse(
-                    (float(x) - r, float(y) - r, float(x) + r, float(y) + r),
-                    fill=params.landmark_colour,
-                )
-    return {"image": Image(np.asarray(canvas))}
+            for x, y in landmarks[i].tolist():
+                pen.ellipse((x - r, y - r, x + r, y + r), fill=params.landmark_colour)
+    return {"image": Image(np.asarray(canvas), image.frame)}
+
+
+class RedactParams(StepParams):
+    """Blur or pixelate every detection's box (grown by margin) on a copy of the picture."""
+
+    method: Literal["blur", "pixelate"] = "blur"
+    strength: int = Field(
+        12, ge=1, le=256, description="blur: sigma in pixels; pixelate: block size in pixels"
+    )
+    margin: float = Field(0.1, ge=0.0, le=1.0, description="fraction of the box added per side")
+
+
+@steps.cpu(
+    "output.redact",
+    RedactParams,
+    (
+        InputPort("image", frozenset({Kind.IMAGE})),
+        InputPort("detections", frozenset({Kind.DETECTIONS})),
+    ),
+    (OutputPort("image", Kind.IMAGE),),
+)
+def redact(params: RedactParams, inputs: Inputs, ctx: StepContext) -> Outputs:
+    image: Image = expect(inputs, "image", Image)
+    detections: Detections = expect(inputs, "detections", Detections)
+    pixels = image.pixels.copy()
+    boxes = image.frame.boxes_from_source(detections.boxes)
+    grow = (boxes[:, 2:] - boxes[:, :2]) * params.margin
+    boxes = np.concatenate([boxes[:, :2] - grow, boxes[:, 2:] + grow], axis=1)
+    for x1, y1, x2, y2 in clip_windows(boxes, image.width, image.height):
+        region = pixels[y1:y2, x1:x2]
+        if params.method == "blur":
+            pixels[y1:y2, x1:x2] = cv2.GaussianBlur(region, (0, 0), params.strength)
+        else:
+            small_w = max(1, (x2 - x1) // params.strength)
+            small_h = max(1, (y2 - y1) // params.strength)
+            small = cv2.resize(region, (small_w, small_h), interpolation=cv2.INTER_AREA)
+            pixels[y1:y2, x1:x2] = cv2.resize(
+                small, (x2 - x1, y2 - y1), interpolation=cv2.INTER_NEAREST
+            )
+    return {"image": Image(pixels, image.frame)}
 
 
 class EncodeParams(StepParams):

@@ -1,10 +1,11 @@
-"""Tensor steps: turn a picture into the batch-of-one tensor a model expects."""
+"""Tensor steps, and the pixel -> tensor format shared by every step that makes model inputs."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import NDArray
 from pydantic import PositiveFloat
 
 from orchestrator.steps.context import StepContext
@@ -24,17 +25,35 @@ steps = StepRegistry()
 _DTYPES = {"fp32": np.float32, "fp16": np.float16, "uint8": np.uint8}
 
 Triple = tuple[float, float, float]
+PositiveTriple = tuple[PositiveFloat, PositiveFloat, PositiveFloat]
 
 
-class FromImageParams(StepParams):
-    """(pixel * scale - mean) / std per channel, in the given channel order, layout and dtype."""
+class TensorFormat(StepParams):
+    """(pixel - mean) / std per channel, in pixel units (0-255), then layout and dtype."""
 
-    scale: float = 1.0 / 255.0
     mean: Triple = (0.0, 0.0, 0.0)
-    std: tuple[PositiveFloat, PositiveFloat, PositiveFloat] = (1.0, 1.0, 1.0)
+    std: PositiveTriple = (1.0, 1.0, 1.0)
     channels: Literal["rgb", "bgr"] = "rgb"
     layout: Literal["nchw", "nhwc"] = "nchw"
     dtype: Literal["fp32", "fp16", "uint8"] = "fp32"
+
+    def encode(self, batch: NDArray[np.uint8]) -> NDArray[Any]:
+        """An NHWC uint8 RGB batch as a model tensor; uint8 skips normalisation (raw pixels)."""
+        pixels = batch[..., ::-1] if self.channels == "bgr" else batch
+        if self.dtype == "uint8":
+            out: NDArray[Any] = pixels
+        else:
+            out = pixels.astype(np.float32)
+            out -= np.asarray(self.mean, dtype=np.float32)
+            out /= np.asarray(self.std, dtype=np.float32)
+            out = out.astype(_DTYPES[self.dtype], copy=False)
+        if self.layout == "nchw":
+            out = out.transpose(0, 3, 1, 2)
+        return np.ascontiguousarray(out)
+
+
+class FromImageParams(TensorFormat):
+    """Turn the picture into a batch-of-one model input: (pixel - mean) / std, layout, dtype."""
 
 
 @steps.cpu(
@@ -45,16 +64,4 @@ class FromImageParams(StepParams):
 )
 def from_image(params: FromImageParams, inputs: Inputs, ctx: StepContext) -> Outputs:
     image: Image = expect(inputs, "image", Image)
-    pixels = image.pixels[..., ::-1] if params.channels == "bgr" else image.pixels
-    if params.dtype == "uint8":
-        out = np.ascontiguousarray(pixels)[np.newaxis]
-    else:
-        std = np.asarray(params.std, dtype=np.float32)
-        out = pixels.astype(np.float32)
-        out *= np.float32(params.scale)
-        out -= np.asarray(params.mean, dtype=np.float32)
-        out /= std
-        out = out.astype(_DTYPES[params.dtype], copy=False)[np.newaxis]
-    if params.layout == "nchw":
-        out = out.transpose(0, 3, 1, 2)
-    return {"tensor": Tensor(np.ascontiguousarray(out))}
+    return {"tensor": Tensor(params.encode(image.pixels[np.newaxis]))}
