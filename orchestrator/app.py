@@ -12,6 +12,7 @@ from orchestrator.api.errors import handle_mlworker_error, handle_unexpected
 from orchestrator.api.routes import routes
 from orchestrator.callback.poster import CallbackPoster
 from orchestrator.dsl.parser import PipelineParser
+from orchestrator.dsl.plan_cache import PlanCache
 from orchestrator.errors import MLWorkerError
 from orchestrator.processor import TaskProcessor
 from orchestrator.runner import Runner
@@ -31,11 +32,15 @@ def create_app(settings: Settings) -> Starlette:
         )
         store = GcsBlobStore(settings.bucket, settings.gcs_endpoint, settings.gcs_project)
         http = httpx.AsyncClient(timeout=settings.callback_timeout_s)
-        parser = PipelineParser(build_registry(), settings.limits)
+        registry = build_registry()
+        plans = PlanCache(
+            PipelineParser(registry, settings.limits), settings.limits.plan_cache_size
+        )
         runner = Runner(triton, settings.limits, settings.cpu_workers)
         poster = CallbackPoster(http, settings.callback_attempts, settings.callback_backoff_s)
+        app.state.registry = registry
         app.state.triton = triton
-        app.state.processor = TaskProcessor(settings, parser, triton, store, runner, poster)
+        app.state.processor = TaskProcessor(settings, plans, triton, store, runner, poster)
         try:
             yield
         finally:

@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from orchestrator.api.models import ProcessingRequest, ValidationRequest
 from orchestrator.callback.poster import CallbackPoster, Delivery
 from orchestrator.dsl.model_check import check_models
-from orchestrator.dsl.parser import PipelineParser
 from orchestrator.dsl.plan import Plan
+from orchestrator.dsl.plan_cache import PlanCache
 from orchestrator.errors import InputRejected, Problem, RequestInvalid
 from orchestrator.runner import Runner, RunResult
 from orchestrator.settings import Settings
@@ -39,14 +39,14 @@ class TaskProcessor:
     def __init__(
         self,
         settings: Settings,
-        parser: PipelineParser,
+        plans: PlanCache,
         triton: TritonClient,
         store: BlobStore,
         runner: Runner,
         poster: CallbackPoster,
     ) -> None:
         self._settings = settings
-        self._parser = parser
+        self._plans = plans
         self._triton = triton
         self._store = store
         self._runner = runner
@@ -58,7 +58,7 @@ class TaskProcessor:
             request = ValidationRequest.model_validate(raw)
         except ValidationError as exc:
             raise RequestInvalid(_field_problems(exc)) from exc
-        plan = self._parser.parse(request.pipeline_definition, request.settings)
+        plan = self._plans.parse(request.pipeline_definition, request.settings)
         await self._check_models(plan)
         return plan
 
@@ -99,13 +99,13 @@ class TaskProcessor:
             settings = raw.get("settings") if isinstance(raw, dict) else None
             if isinstance(pipeline, dict):
                 try:
-                    self._parser.parse(pipeline, settings if isinstance(settings, dict) else {})
+                    self._plans.parse(pipeline, settings if isinstance(settings, dict) else {})
                 except RequestInvalid as exc:
                     problems.extend(exc.problems)
             raise RequestInvalid(tuple(problems))
         problems.extend(self._image_url_problems(request))
         try:
-            plan = self._parser.parse(request.pipeline_definition, request.settings)
+            plan = self._plans.parse(request.pipeline_definition, request.settings)
         except RequestInvalid as exc:
             raise RequestInvalid((*problems, *exc.problems)) from exc
         if problems:
@@ -150,7 +150,9 @@ class TaskProcessor:
         base = f"{request.tenant_id}/processed/{request.session_id}/{request.image_id}"
         outputs: dict[str, Any] = {}
         for name, value in sorted(result.outputs.items()):
-            if isinstance(value, Encoded):
+            if value is None:
+                outputs[name] = None
+            elif isinstance(value, Encoded):
                 uri = await self._store.write(
                     f"{base}/{name}.{value.extension}", value.data, value.media_type
                 )
@@ -168,6 +170,7 @@ class TaskProcessor:
             "image_url": request.image_url,
             "status": "completed",
             "outputs": outputs,
+            "skipped_steps": list(result.skipped),
             "models": {
                 step: {"model": m.model, "version": m.version}
                 for step, m in sorted(result.models.items())

@@ -16,17 +16,18 @@ from orchestrator.errors import MLWorkerError, StepFailed
 from orchestrator.settings import Limits
 from orchestrator.steps.context import ModelUse, StepContext
 from orchestrator.triton.client import TritonClient
-from orchestrator.values import SourceBytes, Value
+from orchestrator.values import Classes, Detections, SourceBytes, Tensor, Value
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
-    """The plan's named outputs, per-step wall time, and the model versions that served it."""
+    """The plan's named outputs (None when skipped), step timings, skipped steps, models used."""
 
-    outputs: dict[str, Value]
+    outputs: dict[str, Value | None]
     timings_ms: dict[str, float]
+    skipped: tuple[str, ...]
     models: dict[str, ModelUse]
 
 
@@ -43,6 +44,7 @@ class Runner:
         values: dict[tuple[str, str | None], Value] = {(SOURCE, None): SourceBytes(source)}
         timings: dict[str, float] = {}
         models: dict[str, ModelUse] = {}
+        skipped: list[str] = []
         sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter(
             {s.id: s.depends_on for s in plan.steps}
         )
@@ -52,8 +54,14 @@ class Runner:
             while sorter.is_active():
                 for step_id in sorter.get_ready():
                     step = plan.step(step_id)
+                    if not _should_run(step, values):
+                        skipped.append(step_id)
+                        sorter.done(step_id)
+                        continue
                     task = asyncio.create_task(self._run_step(step, values, timings, models))
                     running[task] = step_id
+                if not running:
+                    continue
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     step_id = running.pop(task)
@@ -63,8 +71,8 @@ class Runner:
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
-        outputs = {o.name: _lookup(values, o.ref) for o in plan.outputs}
-        return RunResult(outputs, timings, models)
+        outputs = {o.name: values.get((o.ref.step, o.ref.port)) for o in plan.outputs}
+        return RunResult(outputs, timings, tuple(skipped), models)
 
     async def _run_step(
         self,
@@ -101,3 +109,21 @@ class Runner:
 
 def _lookup(values: dict[tuple[str, str | None], Value], ref: Ref) -> Value:
     return values[(ref.step, ref.port)]
+
+
+def _should_run(step: PlanStep, values: dict[tuple[str, str | None], Value]) -> bool:
+    """False when disabled, when an input comes from a skipped step, or the condition is empty."""
+    if not step.enabled or any((r.step, r.port) not in values for r in step.reads):
+        return False
+    condition = step.run_if_nonempty
+    return condition is None or not _is_empty(_lookup(values, condition))
+
+
+def _is_empty(value: Value) -> bool:
+    if isinstance(value, Detections):
+        return len(value) == 0
+    if isinstance(value, Classes):
+        return len(value.items) == 0
+    if isinstance(value, Tensor):
+        return value.data.shape[0] == 0
+    return False

@@ -17,6 +17,8 @@ class Limits(BaseSettings):
     max_output_side: int = Field(8192, ge=1)
     max_fan_out: int = Field(512, ge=1)
     max_pyramid_levels: int = Field(16, ge=1)
+    max_tensor_bytes: int = Field(64 * 1024 * 1024, ge=1)
+    plan_cache_size: int = Field(256, ge=0)
 
 
 class Settings(BaseSettings):

@@ -109,6 +109,18 @@ class Tensor:
 
 
 @dataclass(frozen=True, slots=True)
+class TensorFacts:
+    """What the parser knows of a tensor before it exists; None marks a dim known only later."""
+
+    datatype: str  # Triton's name: FP32, FP16, UINT8
+    shape: tuple[int | None, ...]
+
+    def __str__(self) -> str:
+        dims = ", ".join("?" if d is None else str(d) for d in self.shape)
+        return f"{self.datatype} [{dims}]"
+
+
+@dataclass(frozen=True, slots=True)
 class PyramidLevel:
     """One scale of an image pyramid: ``data`` is the batch-of-one tensor at ``scale``."""
 

@@ -187,9 +187,9 @@ CASES = [
     ),
     Case(
         "unknown step key",
-        edit(classification, lambda b: step(b, "tensor").update(when=1)),
+        edit(classification, lambda b: step(b, "tensor").update(retries=1)),
         "tensor",
-        "when",
+        "retries",
         "Extra inputs are not permitted",
     ),
     Case(

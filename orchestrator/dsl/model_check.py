@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from orchestrator.dsl.plan import ONLY_TENSOR, Plan, PlanStep, Ref
+from orchestrator.dsl.plan import ONLY_TENSOR, Binding, Plan, PlanStep, Ref
 from orchestrator.errors import Problem
 from orchestrator.steps.model import ClassifyParams, InferParams
 from orchestrator.triton.client import ModelSignature, RepositoryEntry, TritonClient
+from orchestrator.values import TensorFacts
 
 
 async def check_models(plan: Plan, triton: TritonClient) -> tuple[Problem, ...]:
@@ -76,31 +77,62 @@ def _check_inputs(step: PlanStep, signature: ModelSignature) -> list[Problem]:
     names = [t.name for t in signature.inputs]
     listed = ", ".join(names)
     ports = [b.port for b in step.inputs]
+    model = f"model '{signature.name}'"
     if ports == [ONLY_TENSOR]:
         if len(names) != 1:
             return [
-                Problem(
-                    step.id,
-                    "inputs",
-                    f"model '{signature.name}' has inputs {listed}: name each in 'inputs'",
-                )
+                Problem(step.id, "inputs", f"{model} has inputs {listed}: name each in 'inputs'")
             ]
-        return []
+        return _check_facts(step, step.inputs[0], names[0], signature)
     problems = [
-        Problem(
-            step.id,
-            f"inputs.{p}",
-            f"model '{signature.name}' has no input '{p}'; its inputs: {listed}",
-        )
+        Problem(step.id, f"inputs.{p}", f"{model} has no input '{p}'; its inputs: {listed}")
         for p in ports
         if p not in names
     ]
     problems += [
-        Problem(step.id, "inputs", f"model '{signature.name}' needs input '{n}'")
-        for n in names
-        if n not in ports
+        Problem(step.id, "inputs", f"{model} needs input '{n}'") for n in names if n not in ports
     ]
+    for binding in step.inputs:
+        if binding.port in names:
+            problems += _check_facts(step, binding, binding.port, signature)
     return problems
+
+
+def _check_facts(
+    step: PlanStep, binding: Binding, tensor: str, signature: ModelSignature
+) -> list[Problem]:
+    """dtype, rank, fixed dims and batching of what the producer's params promise."""
+    spec = signature.input(tensor)
+    facts = binding.facts
+    if spec is None or facts is None:
+        return []
+    wanted = TensorFacts(spec.datatype, tuple(None if d == -1 else d for d in spec.shape))
+    fits = (
+        facts.datatype == spec.datatype
+        and len(facts.shape) == len(spec.shape)
+        and all(
+            w is None or f is None or w == f for w, f in zip(wanted.shape, facts.shape, strict=True)
+        )
+    )
+    if signature.max_batch_size == 0 and fits and facts.shape and facts.shape[0] != 1:
+        return [
+            Problem(
+                step.id,
+                f"inputs.{binding.port}",
+                f"'{binding.ref}' gives a batch of "
+                f"{facts.shape[0] or 'N'} rows; model '{signature.name}' does not batch",
+            )
+        ]
+    if fits:
+        return []
+    return [
+        Problem(
+            step.id,
+            f"inputs.{binding.port}",
+            f"'{binding.ref}' gives {facts}, but model "
+            f"'{signature.name}' input '{tensor}' takes {wanted}",
+        )
+    ]
 
 
 def _check_classify(step: PlanStep, signature: ModelSignature) -> list[Problem]:

@@ -14,9 +14,10 @@ from orchestrator.dsl.plan import ONLY_TENSOR, SOURCE, Binding, Plan, PlanOutput
 from orchestrator.errors import Problem, RequestInvalid
 from orchestrator.settings import Limits
 from orchestrator.steps.registry import StepParams, StepRegistry, StepType
-from orchestrator.values import FILE_KINDS, JSON_KINDS, Kind
+from orchestrator.values import FILE_KINDS, JSON_KINDS, Kind, TensorFacts
 
 MODEL_INPUT_KINDS = frozenset({Kind.TENSOR, Kind.PYRAMID})
+CONDITION_KINDS = frozenset({Kind.DETECTIONS, Kind.CLASSES, Kind.TENSOR})
 
 
 class PipelineParser:
@@ -53,6 +54,8 @@ class _Compilation:
         self.types: dict[str, StepType] = {}
         self.params: dict[str, StepParams] = {}
         self.wiring: dict[str, list[tuple[str, Ref]]] = {}
+        self.enabled: dict[str, bool] = {}
+        self.conditions: dict[str, Ref] = {}
         self.kinds: dict[str, Kind] = {}  # "step.port" -> kind, filled in topological order
 
     def run(self) -> Plan:
@@ -98,6 +101,37 @@ class _Compilation:
                 field = ".".join(["params", *(str(p) for p in error["loc"])])
                 self.fail(step.id, field, error["msg"])
         self.wiring[step.id] = self.read_inputs(step, step_type, previous)
+        self.read_condition(step)
+
+    def read_condition(self, step: StepDocument) -> None:
+        when = step.when
+        if when is None:
+            return
+        if when.nonempty is not None:
+            ref = self.read_ref(step.id, "when.nonempty", when.nonempty)
+            if ref is not None:
+                self.conditions[step.id] = ref
+            return
+        name = when.setting or ""
+        found = settings_refs.lookup(self.settings, name)
+        if found is settings_refs.MISSING:
+            if when.default is None:
+                self.fail(
+                    step.id,
+                    "when.$setting",
+                    f"setting '{name}' is not in the task's "
+                    "settings and the condition has no default",
+                )
+                return
+            found = when.default
+        if not isinstance(found, bool):
+            self.fail(
+                step.id,
+                "when.$setting",
+                f"setting '{name}' is {found!r}; a condition needs true or false",
+            )
+            return
+        self.enabled[step.id] = found
 
     def read_inputs(
         self, step: StepDocument, step_type: StepType, previous: str
@@ -158,7 +192,10 @@ class _Compilation:
         index = {s.id: i for i, s in enumerate(self.document.steps) if s.id in self.types}
         sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
         for step_id in index:
-            deps = {r.step for _, r in self.wiring.get(step_id, []) if r.step != SOURCE}
+            refs = [r for _, r in self.wiring.get(step_id, [])]
+            if step_id in self.conditions:
+                refs.append(self.conditions[step_id])
+            deps = {r.step for r in refs if r.step != SOURCE}
             sorter.add(step_id, *deps)
         try:
             ordered = list(sorter.static_order())
@@ -190,16 +227,36 @@ class _Compilation:
                     f"'{ref}' is {kind.value}, but '{step_type.op}' needs {wanted} here",
                 )
                 continue
-            bindings.append(Binding(port, ref, kind))
+            bindings.append(Binding(port, ref, kind, self.facts_of(ref)))
         first = bindings[0].kind if bindings else None
         for out in step_type.outputs:
             self.kinds[f"{step.id}.{out.name}"] = out.kind or first or Kind.TENSOR
         if step_type.model and first is not None:
             self.kinds[f"{step.id}.*"] = first
+        condition = self.conditions.get(step.id)
+        if condition is not None:
+            kind = self.kind_of(step.id, "when.nonempty", condition)
+            if kind is not None and kind not in CONDITION_KINDS:
+                wanted = " or ".join(sorted(k.value for k in CONDITION_KINDS))
+                self.fail(
+                    step.id,
+                    "when.nonempty",
+                    f"'{condition}' is {kind.value}; 'nonempty' tests {wanted}",
+                )
         params = self.params.get(step.id)
         if params is None or len(bindings) != len(self.wiring.get(step.id, [])):
             return None
-        return PlanStep(step.id, step_type, params, tuple(bindings))
+        return PlanStep(
+            step.id, step_type, params, tuple(bindings), self.enabled.get(step.id, True), condition
+        )
+
+    def facts_of(self, ref: Ref) -> TensorFacts | None:
+        """The dtype/shape of the tensor ``ref`` names, if its producer's params decide it."""
+        producer = self.types.get(ref.step)
+        params = self.params.get(ref.step)
+        if producer is None or producer.facts is None or params is None:
+            return None
+        return producer.facts(params)
 
     def kind_of(self, step: str | None, field: str, ref: Ref) -> Kind | None:
         """The kind of the output ``ref`` names, or None (and a problem) if it has none."""

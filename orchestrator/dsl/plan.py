@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestrator.steps.registry import StepParams, StepType
-from orchestrator.values import Kind
+from orchestrator.values import Kind, TensorFacts
 
 SOURCE = "$source"
 """The reserved reference to the task's original object (the bytes at ``image_url``)."""
@@ -27,26 +27,38 @@ class Ref:
 
 @dataclass(frozen=True, slots=True)
 class Binding:
-    """One input port of a step and the output it reads."""
+    """One input port of a step, the output it reads, and what is known of it in advance."""
 
     port: str
     ref: Ref
     kind: Kind
+    facts: TensorFacts | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class PlanStep:
-    """One step with validated params and resolved inputs."""
+    """One step with validated params and resolved inputs.
+
+    ``enabled`` False (a settings condition) or an empty ``run_if_nonempty`` value skips it.
+    """
 
     id: str
     type: StepType
     params: StepParams
     inputs: tuple[Binding, ...]
+    enabled: bool = True
+    run_if_nonempty: Ref | None = None
+
+    @property
+    def reads(self) -> tuple[Ref, ...]:
+        """Every output this step needs: its inputs and its condition."""
+        refs = tuple(b.ref for b in self.inputs)
+        return refs if self.run_if_nonempty is None else (*refs, self.run_if_nonempty)
 
     @property
     def depends_on(self) -> frozenset[str]:
         """Ids of the steps this one reads from (the source is not a step)."""
-        return frozenset(b.ref.step for b in self.inputs if b.ref.step != SOURCE)
+        return frozenset(r.step for r in self.reads if r.step != SOURCE)
 
 
 @dataclass(frozen=True, slots=True)

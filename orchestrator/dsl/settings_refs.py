@@ -13,7 +13,8 @@ from orchestrator.errors import Problem
 
 SETTING_KEY = "$setting"
 DEFAULT_KEY = "default"
-_MISSING = object()
+MISSING = object()
+"""What ``lookup`` returns for a name the settings do not hold."""
 
 
 def is_setting_ref(value: Any) -> bool:
@@ -22,11 +23,11 @@ def is_setting_ref(value: Any) -> bool:
 
 
 def lookup(settings: Mapping[str, Any], dotted: str) -> Any:
-    """The settings value at ``dotted`` (``a.b`` reads ``settings["a"]["b"]``), or _MISSING."""
+    """The settings value at ``dotted`` (``a.b`` reads ``settings["a"]["b"]``), or MISSING."""
     node: Any = settings
     for part in dotted.split("."):
         if not isinstance(node, Mapping) or part not in node:
-            return _MISSING
+            return MISSING
         node = node[part]
     return node
 
@@ -68,7 +69,7 @@ def _resolve_ref(
         )
         return None
     found = lookup(settings, name)
-    if found is not _MISSING:
+    if found is not MISSING:
         return found
     if DEFAULT_KEY in ref:
         return ref[DEFAULT_KEY]

@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
+from orchestrator.errors import StepFailed
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.geometry import NmsMode, nms, regress, square
 from orchestrator.steps.registry import (
@@ -19,7 +20,7 @@ from orchestrator.steps.registry import (
     StepRegistry,
     expect,
 )
-from orchestrator.values import Detections, Kind, Pyramid, Tensor
+from orchestrator.values import Classes, Detections, Kind, Pyramid, Tensor
 
 steps = StepRegistry()
 
@@ -129,3 +130,29 @@ def _landmarks(boxes: NDArray[np.float32], points: NDArray[np.float32]) -> NDArr
 
 def _empty() -> Detections:
     return Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
+
+
+class AttachClassesParams(StepParams):
+    """Link per-crop classes to their parent detections (row i of the crops is detection i)."""
+
+
+@steps.cpu(
+    "detection.attach_classes",
+    AttachClassesParams,
+    (
+        InputPort("detections", frozenset({Kind.DETECTIONS})),
+        InputPort("classes", frozenset({Kind.CLASSES})),
+    ),
+    DETECTIONS_OUT,
+)
+def attach_classes(params: AttachClassesParams, inputs: Inputs, ctx: StepContext) -> Outputs:
+    detections: Detections = expect(inputs, "detections", Detections)
+    classes: Classes = expect(inputs, "classes", Classes)
+    if len(classes.items) != len(detections):
+        raise StepFailed(
+            ctx.step,
+            f"{len(classes.items)} classified crops for {len(detections)} detections: "
+            "classify crops made from these same detections",
+        )
+    linked = Detections(detections.boxes, detections.scores, detections.landmarks, classes.items)
+    return {"detections": linked}

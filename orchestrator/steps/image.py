@@ -204,7 +204,13 @@ class PyramidParams(TensorFormat):
     std: PositiveTriple = MTCNN_STD
 
 
-@steps.cpu("image.pyramid", PyramidParams, IMAGE_IN, (OutputPort("pyramid", Kind.PYRAMID),))
+@steps.cpu(
+    "image.pyramid",
+    PyramidParams,
+    IMAGE_IN,
+    (OutputPort("pyramid", Kind.PYRAMID),),
+    facts=lambda p: p.facts(1, None, None),
+)
 def pyramid(params: PyramidParams, inputs: Inputs, ctx: StepContext) -> Outputs:
     image: Image = expect(inputs, "image", Image)
     scales = pyramid_scales(
@@ -256,6 +262,7 @@ class CropBoxesParams(TensorFormat):
         InputPort("detections", frozenset({Kind.DETECTIONS})),
     ),
     (OutputPort("crops", Kind.TENSOR),),
+    facts=lambda p: p.facts(None, p.size, p.size),
 )
 def crop_boxes(params: CropBoxesParams, inputs: Inputs, ctx: StepContext) -> Outputs:
     image: Image = expect(inputs, "image", Image)

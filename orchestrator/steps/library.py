@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from orchestrator.steps import detection, image, model, output, tensor
+from orchestrator.steps import detection, image, model, output, segmentation, tensor
 from orchestrator.steps.registry import StepRegistry
 
-FAMILIES = (image, tensor, detection, model, output)
+FAMILIES = (image, tensor, detection, segmentation, model, output)
 
 
 def build_registry() -> StepRegistry:

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from pydantic import Field
 
 from orchestrator.dsl.plan import ONLY_TENSOR
-from orchestrator.errors import ModelRejected
+from orchestrator.errors import LimitExceeded, ModelRejected
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.registry import Inputs, OutputPort, Outputs, StepParams, StepRegistry
 from orchestrator.triton.client import ModelSignature
@@ -121,6 +121,12 @@ async def _infer_batched(
                 f"input '{name}' is {array.dtype}, but model "
                 f"'{signature.name}' takes {spec.datatype}",
             )
+    total = sum(a.nbytes for a in arrays.values())
+    if total > ctx.limits.max_tensor_bytes:
+        raise LimitExceeded(
+            f"step '{ctx.step}' would send {total} bytes to model '{signature.name}'; "
+            f"at most {ctx.limits.max_tensor_bytes} per request"
+        )
     size = len(next(iter(arrays.values())))
     limit = signature.max_batch_size
     if limit == 0:

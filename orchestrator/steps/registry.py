@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from orchestrator.values import Kind, Value
+from orchestrator.values import Kind, TensorFacts, Value
 
 if TYPE_CHECKING:
     from orchestrator.steps.context import StepContext
@@ -58,6 +58,7 @@ class StepType:
     cpu: CpuFn | None = None
     run_async: AsyncFn | None = None
     model: bool = False
+    facts: Callable[[Any], TensorFacts] | None = None
 
     @property
     def summary(self) -> str:
@@ -96,11 +97,16 @@ class StepRegistry:
         params: type[P],
         inputs: tuple[InputPort, ...],
         outputs: tuple[OutputPort, ...],
+        facts: Callable[[P], TensorFacts] | None = None,
     ) -> Callable[[CpuStep[P]], CpuStep[P]]:
-        """Decorator for a CPU step: a plain function the runner moves off the event loop."""
+        """Decorator for a CPU step: a plain function the runner moves off the event loop.
+
+        ``facts`` tells the parser the dtype and shape of a tensor output from the params, so a
+        mismatch with a model's signature is a 400 before any compute.
+        """
 
         def register(fn: CpuStep[P]) -> CpuStep[P]:
-            self.add(StepType(op, params, inputs, outputs, cpu=fn))
+            self.add(StepType(op, params, inputs, outputs, cpu=fn, facts=facts))
             return fn
 
         return register

@@ -18,11 +18,12 @@ from orchestrator.steps.registry import (
     StepRegistry,
     expect,
 )
-from orchestrator.values import Image, Kind, Tensor
+from orchestrator.values import Image, Kind, Tensor, TensorFacts
 
 steps = StepRegistry()
 
 _DTYPES = {"fp32": np.float32, "fp16": np.float16, "uint8": np.uint8}
+_TRITON_DTYPES = {"fp32": "FP32", "fp16": "FP16", "uint8": "UINT8"}
 
 Triple = tuple[float, float, float]
 PositiveTriple = tuple[PositiveFloat, PositiveFloat, PositiveFloat]
@@ -51,6 +52,11 @@ class TensorFormat(StepParams):
             out = out.transpose(0, 3, 1, 2)
         return np.ascontiguousarray(out)
 
+    def facts(self, batch: int | None, height: int | None, width: int | None) -> TensorFacts:
+        """The dtype and shape ``encode`` gives, as far as the params decide them."""
+        shape = (batch, 3, height, width) if self.layout == "nchw" else (batch, height, width, 3)
+        return TensorFacts(_TRITON_DTYPES[self.dtype], shape)
+
 
 class FromImageParams(TensorFormat):
     """Turn the picture into a batch-of-one model input: (pixel - mean) / std, layout, dtype."""
@@ -61,6 +67,7 @@ class FromImageParams(TensorFormat):
     FromImageParams,
     (InputPort("image", frozenset({Kind.IMAGE})),),
     (OutputPort("tensor", Kind.TENSOR),),
+    facts=lambda p: p.facts(1, None, None),
 )
 def from_image(params: FromImageParams, inputs: Inputs, ctx: StepContext) -> Outputs:
     image: Image = expect(inputs, "image", Image)

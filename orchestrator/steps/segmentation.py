@@ -1,0 +1,79 @@
+"""Segmentation-style post-processing: probability maps to scored regions (e.g. DBNet text)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from pydantic import Field
+
+from orchestrator.errors import StepFailed
+from orchestrator.steps.context import StepContext
+from orchestrator.steps.registry import (
+    InputPort,
+    Inputs,
+    OutputPort,
+    Outputs,
+    StepParams,
+    StepRegistry,
+    expect,
+)
+from orchestrator.values import Detections, Image, Kind, Tensor
+
+steps = StepRegistry()
+
+
+class RegionsParams(StepParams):
+    """Threshold a probability map, score each connected region, grow its box by unclip_ratio."""
+
+    threshold: float = Field(0.3, ge=0.0, le=1.0, description="pixel probability to count")
+    min_score: float = Field(0.5, ge=0.0, le=1.0, description="mean probability of a region")
+    min_size: int = Field(3, ge=1, le=4096, description="shorter box side in map pixels")
+    unclip_ratio: float = Field(1.6, ge=0.0, le=10.0, description="DBNet box growth")
+    channel: int = Field(0, ge=0)
+    max_regions: int = Field(1000, ge=1, le=100_000)
+
+
+@steps.cpu(
+    "segmentation.regions",
+    RegionsParams,
+    (
+        InputPort("prob", frozenset({Kind.TENSOR})),
+        InputPort("image", frozenset({Kind.IMAGE})),
+    ),
+    (OutputPort("detections", Kind.DETECTIONS),),
+)
+def regions(params: RegionsParams, inputs: Inputs, ctx: StepContext) -> Outputs:
+    """``image`` is the picture the model saw: its frame maps the boxes to original pixels."""
+    prob: Tensor = expect(inputs, "prob", Tensor)
+    image: Image = expect(inputs, "image", Image)
+    if prob.data.ndim != 4 or prob.data.shape[0] != 1 or params.channel >= prob.data.shape[1]:
+        raise StepFailed(ctx.step, f"expects a [1, C, H, W] map, got {list(prob.data.shape)}")
+    heat = prob.data[0, params.channel].astype(np.float32)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        (heat > params.threshold).astype(np.uint8), connectivity=8
+    )
+    sums = np.bincount(labels.ravel(), weights=heat.ravel(), minlength=count)
+    areas = stats[:, cv2.CC_STAT_AREA]
+    scores = (sums / np.maximum(areas, 1)).astype(np.float32)
+    x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    keep = np.nonzero(
+        (np.arange(count) > 0)
+        & (scores >= params.min_score)
+        & (np.minimum(w, h) >= params.min_size)
+    )[0]
+    keep = keep[np.argsort(-scores[keep], kind="stable")][: params.max_regions]
+    # DBNet shrinks text regions during training; growing by area * ratio / perimeter undoes it.
+    grow = (w[keep] * h[keep] * params.unclip_ratio / (2.0 * (w[keep] + h[keep]))).astype(
+        np.float32
+    )
+    boxes = np.stack(
+        [x[keep] - grow, y[keep] - grow, x[keep] + w[keep] + grow, y[keep] + h[keep] + grow],
+        axis=1,
+    ).astype(np.float32)
+    boxes = np.clip(boxes, 0, [heat.shape[1], heat.shape[0], heat.shape[1], heat.shape[0]])
+    to_image = np.array(
+        [image.width / heat.shape[1], image.height / heat.shape[0]] * 2, dtype=np.float32
+    )
+    source = image.frame.boxes_to_source((boxes * to_image).astype(np.float32))
+    return {"detections": Detections(source, scores[keep])}
