@@ -54,8 +54,36 @@ class Case:
     fragment: str
 
 
+def redaction() -> Body:
+    return task(f"gs://{BUCKET}/{TENANT}/originals/astronaut.jpg", example("face_redaction"))
+
+
+def crops_classified() -> Body:
+    return task(f"gs://{BUCKET}/{TENANT}/originals/astronaut.jpg", example("detect_then_classify"))
+
+
+def text() -> Body:
+    return task(f"gs://{BUCKET}/{TENANT}/originals/page.png", example("text_detection"))
+
+
+def letterboxed() -> Body:
+    """The classification example with resize + crop replaced by a 224x224 letterbox."""
+    body = classification()
+    steps = pipeline_of(body)["steps"]
+    steps[1:3] = [{"id": "boxed", "op": "image.letterbox", "params": {"width": 224, "height": 224}}]
+    return body
+
+
 def _params(step_id: str, **params: Any) -> Callable[[Body], object]:
-    return lambda b: step(b, step_id)["params"].update(params)
+    return lambda b: step(b, step_id).setdefault("params", {}).update(params)
+
+
+def _when(step_id: str, condition: Any) -> Callable[[Body], object]:
+    return lambda b: step(b, step_id).update(when=condition)
+
+
+def _inputs(step_id: str, **inputs: str) -> Callable[[Body], object]:
+    return lambda b: step(b, step_id).update(inputs=inputs)
 
 
 CASES = [
@@ -459,7 +487,450 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+MORE_CASES = [
+    # Tensors checked against the live model signatures (dtype, rank, fixed dims).
+    Case(
+        "crop size vs onet",
+        edit(faces, _params("onet_crops", size=24)),
+        "onet",
+        "inputs",
+        "gives FP32 [?, 3, 24, 24], but model 'mtcnn_onet' input 'input' takes FP32 [?, 3, 48, 48]",
+    ),
+    Case(
+        "crop dtype vs rnet",
+        edit(faces, _params("rnet_crops", dtype="fp16")),
+        "rnet",
+        "inputs",
+        "gives FP16",
+    ),
+    Case(
+        "crop layout vs rnet",
+        edit(faces, _params("rnet_crops", layout="nhwc")),
+        "rnet",
+        "inputs",
+        "[?, 24, 24, 3]",
+    ),
+    Case(
+        "uint8 pyramid vs pnet",
+        edit(faces, _params("pyramid", dtype="uint8")),
+        "pnet",
+        "inputs",
+        "gives UINT8 [1, 3, ?, ?], but model 'mtcnn_pnet'",
+    ),
+    Case(
+        "fp16 tensor vs mobilenet",
+        edit(classification, _params("tensor", dtype="fp16")),
+        "top5",
+        "inputs",
+        "takes FP32 [?, 3, 224, 224]",
+    ),
+    Case(
+        "nhwc tensor vs mobilenet",
+        edit(classification, _params("tensor", layout="nhwc")),
+        "top5",
+        "inputs",
+        "gives FP32 [1, ?, ?, 3]",
+    ),
+    Case(
+        "face crops 128 vs mobilenet",
+        edit(crops_classified, _params("face_crops", size=128)),
+        "crop_classes",
+        "inputs",
+        "[?, 3, 128, 128]",
+    ),
+    Case(
+        "named input dtype",
+        edit(
+            text,
+            lambda b: (
+                step(b, "det").update(inputs={"x": "tensor"})
+                or step(b, "tensor")["params"].update(dtype="uint8")
+            ),
+        ),
+        "det",
+        "inputs.x",
+        "gives UINT8",
+    ),
+    # Conditions.
+    Case(
+        "when with both kinds",
+        edit(redaction, _when("redacted_image", {"nonempty": "faces", "$setting": "a"})),
+        "redacted_image",
+        "when",
+        "either",
+    ),
+    Case(
+        "when empty",
+        edit(redaction, _when("redacted_image", {})),
+        "redacted_image",
+        "when",
+        "either",
+    ),
+    Case(
+        "when dangling",
+        edit(redaction, _when("redacted_image", {"nonempty": "ghost"})),
+        "redacted_image",
+        "when.nonempty",
+        "refers to no step",
+    ),
+    Case(
+        "when on an image",
+        edit(redaction, _when("redacted_image", {"nonempty": "image"})),
+        "redacted_image",
+        "when.nonempty",
+        "'image' is image; 'nonempty' tests",
+    ),
+    Case(
+        "when setting not boolean",
+        edit(
+            edit(redaction, lambda b: b.update(settings={"redaction": {"enabled": "yes please"}})),
+            lambda b: None,
+        ),
+        "redacted_image",
+        "when.$setting",
+        "needs true or false",
+    ),
+    Case(
+        "when setting missing",
+        edit(redaction, _when("redacted_image", {"$setting": "x.on"})),
+        "redacted_image",
+        "when.$setting",
+        "setting 'x.on' is not in the task's settings",
+    ),
+    Case(
+        "when nonempty with default",
+        edit(redaction, _when("redacted_image", {"nonempty": "faces", "default": True})),
+        "redacted_image",
+        "when",
+        "'default' belongs",
+    ),
+    Case(
+        "when bad ref",
+        edit(redaction, _when("redacted_image", {"nonempty": "Faces!"})),
+        "redacted_image",
+        "when.nonempty",
+        "should match pattern",
+    ),
+    Case(
+        "when default not boolean",
+        edit(redaction, _when("redacted_image", {"$setting": "x", "default": 5})),
+        "redacted_image",
+        "when.default",
+        "valid boolean",
+    ),
+    Case(
+        "when on itself",
+        edit(redaction, _when("redacted_image", {"nonempty": "redacted_image"})),
+        "redacted_image",
+        "when.nonempty",
+        "cannot read its own output",
+    ),
+    Case(
+        "cycle through a condition",
+        edit(redaction, _when("faces", {"nonempty": "redacted"})),
+        "faces",
+        "inputs",
+        "cycle",
+    ),
+    # Image steps.
+    Case(
+        "resize two modes",
+        edit(classification, _params("resized", max_side=300)),
+        "resized",
+        "params",
+        "exactly one of",
+    ),
+    Case(
+        "resize no mode",
+        edit(classification, lambda b: step(b, "resized").update(params={})),
+        "resized",
+        "params",
+        "exactly one of",
+    ),
+    Case(
+        "resize multiple_of 0",
+        edit(classification, _params("resized", multiple_of=0)),
+        "resized",
+        "params.multiple_of",
+        "greater than or equal to 1",
+    ),
+    Case(
+        "letterbox without height",
+        edit(letterboxed, lambda b: step(b, "boxed")["params"].pop("height")),
+        "boxed",
+        "params.height",
+        "Field required",
+    ),
+    Case(
+        "letterbox fill out of range",
+        edit(letterboxed, _params("boxed", fill=[300, 0, 0])),
+        "boxed",
+        "params.fill.0",
+        "less than or equal to 255",
+    ),
+    Case(
+        "letterbox align",
+        edit(letterboxed, _params("boxed", align="middle")),
+        "boxed",
+        "params.align",
+        "'center' or 'top_left'",
+    ),
+    Case(
+        "decode max_side too small",
+        edit(classification, _params("image", max_side=8)),
+        "image",
+        "params.max_side",
+        "greater than or equal to 16",
+    ),
+    Case(
+        "crop margin",
+        edit(faces, _params("rnet_crops", margin=5)),
+        "rnet_crops",
+        "params.margin",
+        "less than or equal to 2",
+    ),
+    Case(
+        "crop size",
+        edit(faces, _params("rnet_crops", size=2)),
+        "rnet_crops",
+        "params.size",
+        "greater than or equal to 4",
+    ),
+    Case(
+        "pyramid factor",
+        edit(faces, _params("pyramid", factor=1.5)),
+        "pyramid",
+        "params.factor",
+        "less than 0.95",
+    ),
+    Case(
+        "mean from missing setting in a list",
+        edit(classification, _params("tensor", mean=[{"$setting": "norm.r"}, 0, 0])),
+        "tensor",
+        "params.mean[0]",
+        "setting 'norm.r'",
+    ),
+    # Output steps.
+    Case(
+        "redact method",
+        edit(redaction, _params("redacted_image", method="smudge")),
+        "redacted_image",
+        "params.method",
+        "'blur' or 'pixelate'",
+    ),
+    Case(
+        "redact strength",
+        edit(redaction, _params("redacted_image", strength=0)),
+        "redacted_image",
+        "params.strength",
+        "greater than or equal to 1",
+    ),
+    Case(
+        "redact method from setting",
+        edit(
+            edit(redaction, lambda b: b.update(settings={"redaction": {"method": "smear"}})),
+            lambda b: None,
+        ),
+        "redacted_image",
+        "params.method",
+        "'blur' or 'pixelate'",
+    ),
+    Case(
+        "redact without detections",
+        edit(redaction, _inputs("redacted_image", image="image")),
+        "redacted_image",
+        "inputs.detections",
+        "needs input 'detections'",
+    ),
+    Case(
+        "draw colour",
+        edit(faces, _params("drawn", colour="green")),
+        "drawn",
+        "params.colour",
+        "should match pattern",
+    ),
+    Case(
+        "draw line width",
+        edit(faces, _params("drawn", line_width=0)),
+        "drawn",
+        "params.line_width",
+        "greater than or equal to 1",
+    ),
+    Case(
+        "encode format",
+        edit(faces, _params("annotated", format="gif")),
+        "annotated",
+        "params.format",
+        "'jpeg', 'png' or 'webp'",
+    ),
+    Case(
+        "encode quality",
+        edit(faces, _params("annotated", quality=101)),
+        "annotated",
+        "params.quality",
+        "less than or equal to 100",
+    ),
+    # Detection and segmentation steps.
+    Case(
+        "regions threshold",
+        edit(text, _params("text", threshold=2)),
+        "text",
+        "params.threshold",
+        "less than or equal to 1",
+    ),
+    Case(
+        "regions reading an image",
+        edit(text, _inputs("text", prob="resized", image="resized")),
+        "text",
+        "inputs.prob",
+        "'resized' is image",
+    ),
+    Case(
+        "regions without image",
+        edit(text, _inputs("text", prob="det")),
+        "text",
+        "inputs.image",
+        "needs input 'image'",
+    ),
+    Case(
+        "text model input name",
+        edit(text, _inputs("det", input="tensor")),
+        "det",
+        "inputs.input",
+        "has no input 'input'; its inputs: x",
+    ),
+    Case(
+        "proposals from an image",
+        edit(faces, _inputs("candidates", reg="image", prob="pnet.prob")),
+        "candidates",
+        "inputs.reg",
+        "'image' is image, but 'detection.proposals' needs pyramid",
+    ),
+    Case(
+        "proposals stride",
+        edit(faces, _params("candidates", stride=0)),
+        "candidates",
+        "params.stride",
+        "greater than or equal to 1",
+    ),
+    Case(
+        "refine nms mode",
+        edit(faces, _params("faces", nms_mode="max")),
+        "faces",
+        "params.nms_mode",
+        "'union' or 'min'",
+    ),
+    Case(
+        "refine landmarks from pyramid",
+        edit(faces, lambda b: step(b, "faces")["inputs"].update(landmarks="pnet.reg")),
+        "faces",
+        "inputs.landmarks",
+        "is pyramid",
+    ),
+    Case(
+        "attach detections as classes",
+        edit(crops_classified, _inputs("labelled", detections="faces", classes="faces")),
+        "labelled",
+        "inputs.classes",
+        "is detections, but 'detection.attach_classes' needs classes",
+    ),
+    # Model steps.
+    Case(
+        "infer with top_k",
+        edit(faces, _params("pnet", top_k=3)),
+        "pnet",
+        "params.top_k",
+        "Extra inputs are not permitted",
+    ),
+    Case(
+        "classify a two-output model",
+        edit(crops_classified, _params("crop_classes", model="mtcnn_rnet")),
+        "crop_classes",
+        "params.output",
+        "has outputs reg, prob: name one",
+    ),
+    Case(
+        "version not digits",
+        edit(faces, _params("pnet", version="latest")),
+        "pnet",
+        "params.version",
+        "should match pattern",
+    ),
+    Case(
+        "model missing",
+        edit(faces, lambda b: step(b, "pnet").update(params={})),
+        "pnet",
+        "params.model",
+        "Field required",
+    ),
+    Case(
+        "extra model input",
+        edit(faces, _inputs("pnet", input="pyramid", extra="pyramid")),
+        "pnet",
+        "inputs.extra",
+        "has no input 'extra'",
+    ),
+    # Document shape.
+    Case(
+        "output name pattern",
+        edit(classification, lambda b: pipeline_of(b).update(outputs={"Top5": "top5"})),
+        None,
+        "outputs.Top5.[key]",
+        "should match pattern",
+    ),
+    Case(
+        "input ref pattern",
+        edit(classification, _inputs("tensor", image="Cropped!")),
+        "tensor",
+        "inputs.image",
+        "should match pattern",
+    ),
+    Case(
+        "steps not a list",
+        edit(classification, lambda b: pipeline_of(b).update(steps={})),
+        None,
+        "steps",
+        "valid list",
+    ),
+    Case(
+        "version missing",
+        edit(classification, lambda b: pipeline_of(b).pop("version")),
+        None,
+        "version",
+        "Field required",
+    ),
+    Case(
+        "pipeline is a list",
+        edit(classification, lambda b: b.update(pipeline_definition=[])),
+        None,
+        "pipeline_definition",
+        "valid dictionary",
+    ),
+    Case(
+        "params not an object",
+        edit(classification, lambda b: step(b, "tensor").update(params=[1])),
+        "tensor",
+        "params",
+        "valid dictionary",
+    ),
+    Case(
+        "inputs not an object",
+        edit(classification, lambda b: step(b, "tensor").update(inputs="cropped")),
+        "tensor",
+        "inputs",
+        "valid dictionary",
+    ),
+    Case(
+        "empty step id",
+        edit(classification, lambda b: step(b, "tensor").update(id="")),
+        "steps[3]",
+        "id",
+        "should match pattern",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES + MORE_CASES, ids=[c.name for c in CASES + MORE_CASES])
 def test_invalid_task_is_a_400_naming_the_problem(worker: httpx.Client, case: Case) -> None:
     """The 400 lists a problem at exactly the expected step and field, with a clear message."""
     body = case.build()

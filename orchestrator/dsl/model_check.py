@@ -106,6 +106,7 @@ def _check_facts(
     facts = binding.facts
     if spec is None or facts is None:
         return []
+    field = "inputs" if binding.port == ONLY_TENSOR else f"inputs.{binding.port}"
     wanted = TensorFacts(spec.datatype, tuple(None if d == -1 else d for d in spec.shape))
     fits = (
         facts.datatype == spec.datatype
@@ -118,7 +119,7 @@ def _check_facts(
         return [
             Problem(
                 step.id,
-                f"inputs.{binding.port}",
+                field,
                 f"'{binding.ref}' gives a batch of "
                 f"{facts.shape[0] or 'N'} rows; model '{signature.name}' does not batch",
             )
@@ -128,7 +129,7 @@ def _check_facts(
     return [
         Problem(
             step.id,
-            f"inputs.{binding.port}",
+            field,
             f"'{binding.ref}' gives {facts}, but model "
             f"'{signature.name}' input '{tensor}' takes {wanted}",
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from typing import Literal
+from typing import Annotated, Literal
 
 import cv2
 import numpy as np
@@ -47,6 +47,7 @@ _CV_INTERPOLATION = {
     "nearest": cv2.INTER_NEAREST,
 }
 
+Byte = Annotated[int, Field(ge=0, le=255)]
 IMAGE_IN = (InputPort("image", frozenset({Kind.IMAGE})),)
 IMAGE_OUT = (OutputPort("image", Kind.IMAGE),)
 
@@ -167,7 +168,7 @@ class LetterboxParams(StepParams):
 
     width: int = Field(ge=1, le=8192)
     height: int = Field(ge=1, le=8192)
-    fill: tuple[int, int, int] = (114, 114, 114)
+    fill: tuple[Byte, Byte, Byte] = (114, 114, 114)
     align: Literal["center", "top_left"] = "center"
     interpolation: Interpolation = "linear"
 
