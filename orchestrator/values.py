@@ -160,6 +160,15 @@ class Detections:
     def __len__(self) -> int:
         return int(self.boxes.shape[0])
 
+    def take(self, index: NDArray[np.intp]) -> Detections:
+        """The detections at ``index``, in that order, with everything linked to them."""
+        return Detections(
+            self.boxes[index],
+            self.scores[index],
+            None if self.landmarks is None else self.landmarks[index],
+            None if self.classes is None else tuple(self.classes[int(i)] for i in index),
+        )
+
     def as_json(self) -> list[dict[str, Any]]:
         """One object per detection, rounded to what a pixel grid can mean."""
         items: list[dict[str, Any]] = []

@@ -156,3 +156,58 @@ def attach_classes(params: AttachClassesParams, inputs: Inputs, ctx: StepContext
         )
     linked = Detections(detections.boxes, detections.scores, detections.landmarks, classes.items)
     return {"detections": linked}
+
+
+class FilterParams(StepParams):
+    """Keep detections scoring at least min_score (and, if given, whose top class is listed)."""
+
+    min_score: float = Field(0.0, ge=0.0, le=1.0)
+    labels: tuple[str, ...] | None = Field(None, min_length=1, max_length=1000)
+    max_count: int | None = Field(None, ge=1, le=100_000, description="best scores first")
+
+
+@steps.cpu(
+    "detection.filter",
+    FilterParams,
+    (InputPort("detections", frozenset({Kind.DETECTIONS})),),
+    DETECTIONS_OUT,
+)
+def filter_detections(params: FilterParams, inputs: Inputs, ctx: StepContext) -> Outputs:
+    detections: Detections = expect(inputs, "detections", Detections)
+    wanted = detections.scores >= params.min_score
+    if params.labels is not None:
+        allowed = set(params.labels)
+        classes = detections.classes or ((),) * len(detections)
+        wanted &= np.array([bool(c) and c[0].label in allowed for c in classes], dtype=bool)
+    index = np.nonzero(wanted)[0]
+    index = index[np.argsort(-detections.scores[index], kind="stable")][: params.max_count]
+    return {"detections": detections.take(index)}
+
+
+class NmsParams(StepParams):
+    """Greedy non-maximum suppression; class_aware keeps overlapping boxes of different classes."""
+
+    threshold: float = Field(0.5, ge=0.0, le=1.0)
+    mode: NmsMode = "union"
+    class_aware: bool = False
+
+
+@steps.cpu(
+    "detection.nms",
+    NmsParams,
+    (InputPort("detections", frozenset({Kind.DETECTIONS})),),
+    DETECTIONS_OUT,
+)
+def suppress(params: NmsParams, inputs: Inputs, ctx: StepContext) -> Outputs:
+    detections: Detections = expect(inputs, "detections", Detections)
+    if not params.class_aware or detections.classes is None:
+        keep = nms(detections.boxes, detections.scores, params.threshold, params.mode)
+        return {"detections": detections.take(keep)}
+    tops = np.array([item[0].index if item else -1 for item in detections.classes])
+    kept = [
+        group[nms(detections.boxes[group], detections.scores[group], params.threshold, params.mode)]
+        for group in (np.nonzero(tops == label)[0] for label in np.unique(tops))
+    ]
+    keep = np.concatenate(kept) if kept else np.zeros(0, dtype=np.intp)
+    keep = keep[np.argsort(-detections.scores[keep], kind="stable")]
+    return {"detections": detections.take(keep)}

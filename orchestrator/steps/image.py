@@ -191,6 +191,42 @@ def letterbox(params: LetterboxParams, inputs: Inputs, ctx: StepContext) -> Outp
     return {"image": Image(canvas, frame.shifted(-left, -top))}
 
 
+class PadParams(StepParams):
+    """Add fill-coloured borders; boxes found later still map to original pixels."""
+
+    top: int = Field(0, ge=0, le=4096)
+    bottom: int = Field(0, ge=0, le=4096)
+    left: int = Field(0, ge=0, le=4096)
+    right: int = Field(0, ge=0, le=4096)
+    fill: tuple[Byte, Byte, Byte] = (0, 0, 0)
+
+
+@steps.cpu("image.pad", PadParams, IMAGE_IN, IMAGE_OUT)
+def pad(params: PadParams, inputs: Inputs, ctx: StepContext) -> Outputs:
+    image: Image = expect(inputs, "image", Image)
+    height = image.height + params.top + params.bottom
+    width = image.width + params.left + params.right
+    canvas = np.empty((height, width, 3), dtype=np.uint8)
+    canvas[...] = np.asarray(params.fill, dtype=np.uint8)
+    canvas[params.top : params.top + image.height, params.left : params.left + image.width] = (
+        image.pixels
+    )
+    return {"image": Image(canvas, image.frame.shifted(-params.left, -params.top))}
+
+
+class GrayscaleParams(StepParams):
+    """Convert to grey (ITU-R 601 luma), kept as three equal channels for RGB models."""
+
+
+@steps.cpu("image.grayscale", GrayscaleParams, IMAGE_IN, IMAGE_OUT)
+def grayscale(params: GrayscaleParams, inputs: Inputs, ctx: StepContext) -> Outputs:
+    image: Image = expect(inputs, "image", Image)
+    grey = cv2.cvtColor(image.pixels, cv2.COLOR_RGB2GRAY)
+    return {
+        "image": Image(np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2)), image.frame)
+    }
+
+
 MTCNN_MEAN = (127.5, 127.5, 127.5)
 MTCNN_STD = (128.0, 128.0, 128.0)
 
