@@ -23,7 +23,7 @@ from orchestrator.errors import (
 
 log = logging.getLogger(__name__)
 
-_STATUS: tuple[tuple[type[MLWorkerError], int, str], ...] = (
+ERROR_STATUS: tuple[tuple[type[MLWorkerError], int, str], ...] = (
     (RequestInvalid, 400, "request_invalid"),
     (LimitExceeded, 422, "limit_exceeded"),
     (InputRejected, 422, "input_rejected"),
@@ -35,7 +35,7 @@ _STATUS: tuple[tuple[type[MLWorkerError], int, str], ...] = (
 def error_response(exc: MLWorkerError) -> JSONResponse:
     """The JSON body and status for ``exc``."""
     status, kind = next(
-        ((s, k) for cls, s, k in _STATUS if isinstance(exc, cls)), (500, "internal")
+        ((s, k) for cls, s, k in ERROR_STATUS if isinstance(exc, cls)), (500, "internal")
     )
     error: dict[str, Any] = {"type": kind, "message": exc.message}
     if isinstance(exc, RequestInvalid):

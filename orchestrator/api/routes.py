@@ -10,9 +10,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from orchestrator.api.models import MAX_BODY_BYTES
+from orchestrator.api.openapi import openapi_document
+from orchestrator.dsl.json_schema import pipeline_schema
 from orchestrator.dsl.plan import Plan
 from orchestrator.errors import Problem, RequestInvalid
 from orchestrator.processor import TaskProcessor
+from orchestrator.steps.registry import StepRegistry
 
 
 async def _json_body(request: Request) -> Any:
@@ -28,9 +31,14 @@ async def _json_body(request: Request) -> Any:
             )
         )
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json.loads(body, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise RequestInvalid((Problem(None, "body", f"not valid JSON: {exc}"),)) from exc
+
+
+def _reject_constant(name: str) -> None:
+    """NaN and Infinity are not JSON; Python's parser would accept them."""
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _processor(request: Request) -> TaskProcessor:
@@ -62,6 +70,21 @@ async def ready(request: Request) -> JSONResponse:
     return JSONResponse({"status": "triton not ready"}, status_code=503)
 
 
+async def get_pipeline_schema(request: Request) -> JSONResponse:
+    """The JSON Schema of pipeline_definition, for this worker's ops."""
+    return JSONResponse(pipeline_schema(_registry(request)), media_type="application/schema+json")
+
+
+async def get_openapi(request: Request) -> JSONResponse:
+    """The OpenAPI 3.1 document of this API."""
+    return JSONResponse(openapi_document(_registry(request)))
+
+
+def _registry(request: Request) -> StepRegistry:
+    registry: StepRegistry = request.app.state.registry
+    return registry
+
+
 def describe(plan: Plan) -> dict[str, Any]:
     """The plan as JSON: steps in run order with resolved params and inputs."""
     return {
@@ -71,6 +94,8 @@ def describe(plan: Plan) -> dict[str, Any]:
                 "op": s.type.op,
                 "params": s.params.model_dump(mode="json"),
                 "inputs": {b.port: str(b.ref) for b in s.inputs},
+                "enabled": s.enabled,
+                "run_if_nonempty": None if s.run_if_nonempty is None else str(s.run_if_nonempty),
             }
             for s in plan.steps
         ],
@@ -83,4 +108,6 @@ routes = [
     Route("/pipelines/validate", validate_pipeline, methods=["POST"]),
     Route("/healthz", live, methods=["GET"]),
     Route("/readyz", ready, methods=["GET"]),
+    Route("/schema/pipeline", get_pipeline_schema, methods=["GET"]),
+    Route("/openapi.json", get_openapi, methods=["GET"]),
 ]
