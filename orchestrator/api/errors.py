@@ -23,6 +23,7 @@ from orchestrator.errors import (
 
 log = logging.getLogger(__name__)
 
+# First match wins, so subclasses come before their bases.
 ERROR_STATUS: tuple[tuple[type[MLWorkerError], int, str], ...] = (
     (RequestInvalid, 400, "request_invalid"),
     (LimitExceeded, 422, "limit_exceeded"),
