@@ -10,7 +10,7 @@ Foreign errors (Triton, GCS, httpx, Pillow) are translated once, where they ente
     │   ├── ImageUndecodable           the object is not a picture we can decode
     │   └── LimitExceeded              the input is larger than a configured limit
     ├── StepFailed                500  a step broke at run time (names the step; no traceback)
-    │   └── ModelRejected              Triton refused the tensors a step sent
+    │   └── ModelRejected         422  the model refuses the tensors this task produces
     └── DependencyUnavailable     503  retry later: Cloud Tasks backs off on 503 + Retry-After
         ├── TritonUnavailable
         │   └── ModelUnavailable       a model is missing or not ready (e.g. during a rollout)

@@ -212,6 +212,39 @@ def test_unusable_original_is_a_422_and_a_failure_callback(
     assert fragment in received.body["error"]["message"]
 
 
+@pytest.mark.parametrize(
+    ("pipeline", "change", "step", "fragment"),
+    [
+        (
+            "classification",
+            ("cropped", {"width": 1, "height": 224}),
+            "top5",
+            "has shape [1, 3, 224, 1], but model 'mobilenet_v2' takes [-1, 3, 224, 224]",
+        ),
+        ("face_detection", ("pyramid", {"cell_size": 4}), "pnet", "INVALID_ARGUMENT"),
+    ],
+)
+def test_tensors_a_model_refuses_are_a_422_naming_the_step(
+    worker: httpx.Client,
+    astronaut_url: str,
+    pipeline: str,
+    change: tuple[str, dict[str, Any]],
+    step: str,
+    fragment: str,
+) -> None:
+    """Shapes only known at run time: refused before sending, or by Triton; never retried."""
+    definition = example(pipeline)
+    step_id, params = change
+    next(s for s in definition["steps"] if s["id"] == step_id)["params"].update(params)
+
+    response = worker.post("/tasks", json=task(astronaut_url, definition))
+
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert (error["type"], error["step"]) == ("model_rejected", step)
+    assert fragment in error["message"]
+
+
 def test_health_endpoints(worker: httpx.Client) -> None:
     """Liveness is unconditional; readiness reflects the real Triton being ready."""
     assert worker.get("/healthz").json() == {"status": "live"}

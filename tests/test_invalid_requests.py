@@ -707,7 +707,7 @@ MORE_CASES = [
         "mean from missing setting in a list",
         edit(classification, _params("tensor", mean=[{"$setting": "norm.r"}, 0, 0])),
         "tensor",
-        "params.mean[0]",
+        "params.mean.0",
         "setting 'norm.r'",
     ),
     # Output steps.
@@ -952,6 +952,9 @@ def test_invalid_task_is_a_400_naming_the_problem(worker: httpx.Client, case: Ca
         (b"[1, 2]", "valid dictionary"),
         (b"\xff\xfe", "not valid JSON"),
         (json.dumps({"pad": "x" * (1024 * 1024)}).encode(), "a task body is at most"),
+        (b"[" * 1000 + b"]" * 1000, "nested"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested"),
+        (b'{"settings": {"a": ' + b"[" * 40 + b"]" * 40 + b"}}", "more than 32 levels deep"),
     ],
 )
 def test_unreadable_body_is_a_400(worker: httpx.Client, content: bytes, fragment: str) -> None:

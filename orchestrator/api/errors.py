@@ -17,6 +17,7 @@ from orchestrator.errors import (
     InputRejected,
     LimitExceeded,
     MLWorkerError,
+    ModelRejected,
     RequestInvalid,
     StepFailed,
 )
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 ERROR_STATUS: tuple[tuple[type[MLWorkerError], int, str], ...] = (
     (RequestInvalid, 400, "request_invalid"),
     (LimitExceeded, 422, "limit_exceeded"),
+    (ModelRejected, 422, "model_rejected"),
     (InputRejected, 422, "input_rejected"),
     (StepFailed, 500, "step_failed"),
     (DependencyUnavailable, 503, "dependency_unavailable"),

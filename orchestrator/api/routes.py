@@ -14,6 +14,7 @@ from orchestrator.api.openapi import openapi_document
 from orchestrator.dsl.json_schema import pipeline_schema
 from orchestrator.dsl.plan import Plan
 from orchestrator.errors import Problem, RequestInvalid
+from orchestrator.json_depth import MAX_JSON_DEPTH, exceeds_depth
 from orchestrator.processor import TaskProcessor
 from orchestrator.steps.registry import StepRegistry
 
@@ -31,9 +32,15 @@ async def _json_body(request: Request) -> Any:
             )
         )
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        decoded = json.loads(body, parse_constant=_reject_constant)
+    except RecursionError as exc:
+        raise RequestInvalid((Problem(None, "body", "JSON nested too deeply"),)) from exc
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise RequestInvalid((Problem(None, "body", f"not valid JSON: {exc}"),)) from exc
+    if exceeds_depth(decoded):
+        message = f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
+        raise RequestInvalid((Problem(None, "body", message),))
+    return decoded
 
 
 def _reject_constant(name: str) -> None:

@@ -12,6 +12,7 @@ from orchestrator.dsl import settings_refs
 from orchestrator.dsl.document import PipelineDocument, StepDocument
 from orchestrator.dsl.plan import ONLY_TENSOR, SOURCE, Binding, Plan, PlanOutput, PlanStep, Ref
 from orchestrator.errors import Problem, RequestInvalid
+from orchestrator.json_depth import MAX_JSON_DEPTH, exceeds_depth
 from orchestrator.settings import Limits
 from orchestrator.steps.registry import StepParams, StepRegistry, StepType
 from orchestrator.values import FILE_KINDS, JSON_KINDS, Kind, TensorFacts
@@ -29,6 +30,9 @@ class PipelineParser:
 
     def parse(self, raw: Any, settings: Mapping[str, Any]) -> Plan:
         """The Plan for ``raw``, or RequestInvalid listing every problem found."""
+        if exceeds_depth(raw) or exceeds_depth(settings):
+            message = f"nested more than {MAX_JSON_DEPTH} levels deep"
+            raise RequestInvalid((Problem(None, "pipeline_definition", message),))
         try:
             document = PipelineDocument.model_validate(raw)
         except ValidationError as exc:
@@ -91,15 +95,19 @@ class _Compilation:
             self.fail(step.id, "op", f"unknown op '{step.op}'; known ops: {known}")
             return
         self.types[step.id] = step_type
+        before = len(self.problems)
         resolved = settings_refs.resolve(
             step.params, self.settings, step.id, "params", self.problems
         )
+        # A field whose setting could not be read is reported once, not again as a bad value.
+        unresolved = {p.field for p in self.problems[before:]}
         try:
             self.params[step.id] = step_type.params.model_validate(resolved)
         except ValidationError as exc:
             for error in exc.errors():
                 field = ".".join(["params", *(str(p) for p in error["loc"])])
-                self.fail(step.id, field, error["msg"])
+                if field not in unresolved:
+                    self.fail(step.id, field, error["msg"])
         self.wiring[step.id] = self.read_inputs(step, step_type, previous)
         self.read_condition(step)
 

@@ -41,7 +41,7 @@ def resolve(
     if isinstance(value, dict):
         return {k: resolve(v, settings, step, f"{field}.{k}", problems) for k, v in value.items()}
     if isinstance(value, list):
-        return [resolve(v, settings, step, f"{field}[{i}]", problems) for i, v in enumerate(value)]
+        return [resolve(v, settings, step, f"{field}.{i}", problems) for i, v in enumerate(value)]
     return value
 
 

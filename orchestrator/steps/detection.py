@@ -12,9 +12,10 @@ from orchestrator.errors import StepFailed
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.geometry import NmsMode, nms, regress, square
 from orchestrator.steps.registry import (
+    DETECTIONS,
+    DETECTIONS_OUT,
     InputPort,
     Inputs,
-    OutputPort,
     Outputs,
     StepParams,
     StepRegistry,
@@ -23,8 +24,6 @@ from orchestrator.steps.registry import (
 from orchestrator.values import Classes, Detections, Kind, Pyramid, Tensor
 
 steps = StepRegistry()
-
-DETECTIONS_OUT = (OutputPort("detections", Kind.DETECTIONS),)
 
 
 class ProposalsParams(StepParams):
@@ -54,7 +53,7 @@ def proposals(params: ProposalsParams, inputs: Inputs, ctx: StepContext) -> Outp
         ys, xs = np.nonzero(scores >= params.threshold)
         if xs.size == 0:
             continue
-        cells = np.stack([xs, ys], axis=1).astype(np.float32)
+        cells = np.stack([xs, ys], axis=1).astype(np.float64)  # float32 floors 9/0.6 to 14
         top_left = np.floor((params.stride * cells + 1) / prob_level.scale)
         bottom_right = np.floor((params.stride * cells + params.cell_size) / prob_level.scale)
         offsets = reg_level.data[0][:, ys, xs].T
@@ -84,7 +83,7 @@ class RefineParams(StepParams):
     "detection.refine",
     RefineParams,
     (
-        InputPort("detections", frozenset({Kind.DETECTIONS})),
+        DETECTIONS,
         InputPort("reg", frozenset({Kind.TENSOR})),
         InputPort("prob", frozenset({Kind.TENSOR})),
         InputPort("landmarks", frozenset({Kind.TENSOR}), optional=True),
@@ -140,7 +139,7 @@ class AttachClassesParams(StepParams):
     "detection.attach_classes",
     AttachClassesParams,
     (
-        InputPort("detections", frozenset({Kind.DETECTIONS})),
+        DETECTIONS,
         InputPort("classes", frozenset({Kind.CLASSES})),
     ),
     DETECTIONS_OUT,
@@ -169,7 +168,7 @@ class FilterParams(StepParams):
 @steps.cpu(
     "detection.filter",
     FilterParams,
-    (InputPort("detections", frozenset({Kind.DETECTIONS})),),
+    (DETECTIONS,),
     DETECTIONS_OUT,
 )
 def filter_detections(params: FilterParams, inputs: Inputs, ctx: StepContext) -> Outputs:
@@ -195,7 +194,7 @@ class NmsParams(StepParams):
 @steps.cpu(
     "detection.nms",
     NmsParams,
-    (InputPort("detections", frozenset({Kind.DETECTIONS})),),
+    (DETECTIONS,),
     DETECTIONS_OUT,
 )
 def suppress(params: NmsParams, inputs: Inputs, ctx: StepContext) -> Outputs:

@@ -35,9 +35,11 @@ def nms(
         h = np.maximum(0.0, np.minimum(y2[best], y2[rest]) - np.maximum(y1[best], y1[rest]) + pad)
         inter = w * h
         if mode == "min":
-            overlap = inter / np.minimum(areas[best], areas[rest])
+            denominator = np.minimum(areas[best], areas[rest])
         else:
-            overlap = inter / (areas[best] + areas[rest] - inter)
+            denominator = areas[best] + areas[rest] - inter
+        # Degenerate (zero-area) boxes overlap nothing rather than dividing 0 by 0.
+        overlap = np.divide(inter, denominator, out=np.zeros_like(inter), where=denominator > 0)
         order = rest[overlap <= threshold]
     return np.asarray(keep, dtype=np.intp)
 

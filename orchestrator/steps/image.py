@@ -17,6 +17,9 @@ from orchestrator.errors import ImageUndecodable, LimitExceeded
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.geometry import square
 from orchestrator.steps.registry import (
+    IMAGE_AND_DETECTIONS_IN,
+    IMAGE_IN,
+    IMAGE_OUT,
     InputPort,
     Inputs,
     OutputPort,
@@ -48,8 +51,6 @@ _CV_INTERPOLATION = {
 }
 
 Byte = Annotated[int, Field(ge=0, le=255)]
-IMAGE_IN = (InputPort("image", frozenset({Kind.IMAGE})),)
-IMAGE_OUT = (OutputPort("image", Kind.IMAGE),)
 
 
 class DecodeParams(StepParams):
@@ -64,14 +65,9 @@ class DecodeParams(StepParams):
     )
 
 
-_DECODE_ERRORS = (
-    UnidentifiedImageError,
-    OSError,
-    SyntaxError,
-    ValueError,
-    PILImage.DecompressionBombError,
-    PILImage.DecompressionBombWarning,
-)
+_DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
+_BOMB_ERRORS = (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning)
+_SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16B", "I;16L", "I"})
 
 
 @steps.cpu("image.decode", DecodeParams, (InputPort("data", frozenset({Kind.BYTES})),), IMAGE_OUT)
@@ -92,8 +88,10 @@ def decode(params: DecodeParams, inputs: Inputs, ctx: StepContext) -> Outputs:
                     if ratio < 1:
                         picture.draft("RGB", (round(full_w * ratio), round(full_h * ratio)))
                 decoded_w, decoded_h = picture.size
-                upright = ImageOps.exif_transpose(picture).convert("RGB")
+                upright = _eight_bit(ImageOps.exif_transpose(picture)).convert("RGB")
                 pixels = np.asarray(upright, dtype=np.uint8)
+    except _BOMB_ERRORS as exc:
+        raise LimitExceeded(f"the image has too many pixels: {exc}") from exc
     except _DECODE_ERRORS as exc:
         raise ImageUndecodable(f"the image could not be decoded: {exc}") from exc
     if upright.size != (decoded_w, decoded_h):  # EXIF rotated by 90 degrees
@@ -102,8 +100,16 @@ def decode(params: DecodeParams, inputs: Inputs, ctx: StepContext) -> Outputs:
     return {"image": Image(pixels, frame)}
 
 
+def _eight_bit(picture: PILImage.Image) -> PILImage.Image:
+    """16-bit greys scaled to 8 bits; Pillow's convert("RGB") would clip them to white."""
+    if picture.mode not in _SIXTEEN_BIT_MODES:
+        return picture
+    wide = np.asarray(picture).astype(np.int64) >> 8
+    return PILImage.fromarray(np.clip(wide, 0, 255).astype(np.uint8), "L")
+
+
 class ResizeParams(StepParams):
-    """Resize to width x height, to a short_side, or to fit max_side (aspect kept)."""
+    """Resize to width x height, or keep the aspect given one of width/height/short/max side."""
 
     width: int | None = Field(None, ge=1, le=8192)
     height: int | None = Field(None, ge=1, le=8192)
@@ -129,10 +135,12 @@ class ResizeParams(StepParams):
             scale = self.short_side / min(width, height)
         elif self.max_side is not None:
             scale = min(1.0, self.max_side / max(width, height))
-        else:
+        elif self.width is not None and self.height is not None:
             scale = 0.0
+        else:
+            scale = self.width / width if self.width is not None else (self.height or 1) / height
         if scale:
-            width, height = round(width * scale), round(height * scale)
+            width, height = max(1, round(width * scale)), max(1, round(height * scale))
         else:
             width, height = self.width or width, self.height or height
         step = self.multiple_of
@@ -294,10 +302,7 @@ class CropBoxesParams(TensorFormat):
 @steps.cpu(
     "image.crop_boxes",
     CropBoxesParams,
-    (
-        InputPort("image", frozenset({Kind.IMAGE})),
-        InputPort("detections", frozenset({Kind.DETECTIONS})),
-    ),
+    IMAGE_AND_DETECTIONS_IN,
     (OutputPort("crops", Kind.TENSOR),),
     facts=lambda p: p.facts(None, p.size, p.size),
 )

@@ -114,13 +114,7 @@ async def _infer_batched(
 ) -> dict[str, NDArray[Any]]:
     """Outputs for the whole batch, sent in chunks of at most max_batch_size."""
     for name, array in arrays.items():
-        spec = signature.input(name)
-        if spec is not None and array.dtype != spec.dtype:
-            raise ModelRejected(
-                ctx.step,
-                f"input '{name}' is {array.dtype}, but model "
-                f"'{signature.name}' takes {spec.datatype}",
-            )
+        _check_before_send(ctx.step, signature, name, array)
     total = sum(a.nbytes for a in arrays.values())
     if total > ctx.limits.max_tensor_bytes:
         raise LimitExceeded(
@@ -150,6 +144,29 @@ async def _infer_batched(
     )
     ctx.record_model(signature.name, outcomes[0].model_version)
     return {name: np.concatenate([o.outputs[name] for o in outcomes]) for name in wanted}
+
+
+def _check_before_send(
+    step: str, signature: ModelSignature, name: str, array: NDArray[Any]
+) -> None:
+    """Refuse what Triton would refuse, naming the step and tensor, without a round trip."""
+    spec = signature.input(name)
+    if spec is None:
+        return
+    if array.dtype != spec.dtype:
+        raise ModelRejected(
+            step,
+            f"input '{name}' is {array.dtype}, but model '{signature.name}' takes {spec.datatype}",
+        )
+    fits = len(array.shape) == len(spec.shape) and all(
+        want in (-1, got) for want, got in zip(spec.shape, array.shape, strict=True)
+    )
+    if not fits:
+        raise ModelRejected(
+            step,
+            f"input '{name}' has shape {list(array.shape)}, but model '{signature.name}' takes "
+            f"{list(spec.shape)} (-1: any size)",
+        )
 
 
 def _tensor(step: str, name: str, value: Value) -> NDArray[Any]:

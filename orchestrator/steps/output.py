@@ -14,7 +14,9 @@ from pydantic import Field
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.geometry import clip_windows
 from orchestrator.steps.registry import (
-    InputPort,
+    IMAGE_AND_DETECTIONS_IN,
+    IMAGE_IN,
+    IMAGE_OUT,
     Inputs,
     OutputPort,
     Outputs,
@@ -42,11 +44,8 @@ class DrawDetectionsParams(StepParams):
 @steps.cpu(
     "output.draw_detections",
     DrawDetectionsParams,
-    (
-        InputPort("image", frozenset({Kind.IMAGE})),
-        InputPort("detections", frozenset({Kind.DETECTIONS})),
-    ),
-    (OutputPort("image", Kind.IMAGE),),
+    IMAGE_AND_DETECTIONS_IN,
+    IMAGE_OUT,
 )
 def draw_detections(params: DrawDetectionsParams, inputs: Inputs, ctx: StepContext) -> Outputs:
     image: Image = expect(inputs, "image", Image)
@@ -59,7 +58,10 @@ def draw_detections(params: DrawDetectionsParams, inputs: Inputs, ctx: StepConte
         if detections.landmarks is None
         else image.frame.points_from_source(detections.landmarks)
     )
-    for i, (x1, y1, x2, y2) in enumerate(boxes.tolist()):
+    for i, (ax, ay, bx, by) in enumerate(boxes.tolist()):
+        if not np.isfinite([ax, ay, bx, by]).all():
+            continue
+        x1, x2, y1, y2 = min(ax, bx), max(ax, bx), min(ay, by), max(ay, by)
         pen.rectangle((x1, y1, x2, y2), outline=params.colour, width=params.line_width)
         if params.show_scores:
             caption = f"{float(detections.scores[i]):.3f}"
@@ -86,11 +88,8 @@ class RedactParams(StepParams):
 @steps.cpu(
     "output.redact",
     RedactParams,
-    (
-        InputPort("image", frozenset({Kind.IMAGE})),
-        InputPort("detections", frozenset({Kind.DETECTIONS})),
-    ),
-    (OutputPort("image", Kind.IMAGE),),
+    IMAGE_AND_DETECTIONS_IN,
+    IMAGE_OUT,
 )
 def redact(params: RedactParams, inputs: Inputs, ctx: StepContext) -> Outputs:
     image: Image = expect(inputs, "image", Image)
@@ -130,7 +129,7 @@ _MEDIA = {
 @steps.cpu(
     "output.encode",
     EncodeParams,
-    (InputPort("image", frozenset({Kind.IMAGE})),),
+    IMAGE_IN,
     (OutputPort("file", Kind.ENCODED),),
 )
 def encode(params: EncodeParams, inputs: Inputs, ctx: StepContext) -> Outputs:

@@ -37,6 +37,13 @@ class OutputPort:
     kind: Kind | None
 
 
+IMAGE = InputPort("image", frozenset({Kind.IMAGE}))
+DETECTIONS = InputPort("detections", frozenset({Kind.DETECTIONS}))
+IMAGE_IN = (IMAGE,)
+IMAGE_AND_DETECTIONS_IN = (IMAGE, DETECTIONS)
+IMAGE_OUT = (OutputPort("image", Kind.IMAGE),)
+DETECTIONS_OUT = (OutputPort("detections", Kind.DETECTIONS),)
+
 Inputs = Mapping[str, Value]
 Outputs = dict[str, Value]
 CpuFn = Callable[[Any, Inputs, "StepContext"], Outputs]

@@ -9,6 +9,7 @@ from pydantic import Field
 from orchestrator.errors import StepFailed
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.registry import (
+    IMAGE,
     InputPort,
     Inputs,
     OutputPort,
@@ -38,7 +39,7 @@ class RegionsParams(StepParams):
     RegionsParams,
     (
         InputPort("prob", frozenset({Kind.TENSOR})),
-        InputPort("image", frozenset({Kind.IMAGE})),
+        IMAGE,
     ),
     (OutputPort("detections", Kind.DETECTIONS),),
 )

@@ -10,7 +10,7 @@ from pydantic import PositiveFloat
 
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.registry import (
-    InputPort,
+    IMAGE_IN,
     Inputs,
     OutputPort,
     Outputs,
@@ -65,7 +65,7 @@ class FromImageParams(TensorFormat):
 @steps.cpu(
     "tensor.from_image",
     FromImageParams,
-    (InputPort("image", frozenset({Kind.IMAGE})),),
+    IMAGE_IN,
     (OutputPort("tensor", Kind.TENSOR),),
     facts=lambda p: p.facts(1, None, None),
 )

@@ -187,6 +187,7 @@ def _translate(exc: InferenceServerException, what: str, step: str | None = None
     lowered = message.lower()
     if "NOT_FOUND" in status or any(h in lowered for h in _NOT_FOUND_HINTS):
         return ModelUnavailable(f"{what} is not available in Triton: {message}")
-    if "INVALID_ARG" in status and step is not None:
+    # onnxruntime reports bad input shapes as INTERNAL with INVALID_ARGUMENT in the text.
+    if step is not None and ("INVALID_ARG" in status or "INVALID_ARGUMENT" in message):
         return ModelRejected(step, f"{what} rejected the request: {message}")
     return TritonUnavailable(f"Triton failed for {what}: {status} {message}".strip())
