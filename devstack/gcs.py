@@ -16,9 +16,9 @@ import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
+from devstack.lifecycle import Service
 from devstack.ports import LOOPBACK, free_port
 from devstack.process import ManagedProcess, wait_for_interrupt
 
@@ -40,7 +40,7 @@ def fake_gcs_server_binary() -> Path:
     return binary
 
 
-class LocalGcs:
+class LocalGcs(Service):
     """fake-gcs-server on ``127.0.0.1``, started on enter and stopped on exit.
 
     ``endpoint`` is what a google-cloud-storage client takes as ``api_endpoint`` (or what
@@ -127,18 +127,6 @@ class LocalGcs:
             credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
             client_options={"api_endpoint": self.endpoint},
         )
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _lists_buckets(self) -> bool:
         try:

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import threading
 import time
-from types import TracebackType
-from typing import Self
 
 import uvicorn
 from starlette.types import ASGIApp
 
 from devstack.errors import NotReadyError
+from devstack.lifecycle import Service
 from devstack.ports import LOOPBACK, free_port
 
 
-class ServedApp:
+class ServedApp(Service):
     """``with ServedApp(app) as served: httpx.get(served.url + "/healthz")``."""
 
     def __init__(self, app: ASGIApp, start_timeout_s: float = 30.0) -> None:
@@ -48,15 +47,3 @@ class ServedApp:
         """Ask uvicorn to finish in-flight requests and exit, then join its thread."""
         self._server.should_exit = True
         self._thread.join(timeout=30)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

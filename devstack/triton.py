@@ -47,10 +47,10 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from devstack.errors import DevstackError, SelfCheckError
+from devstack.lifecycle import Service
 from devstack.ports import LOOPBACK, free_ports
 from devstack.process import ManagedProcess, wait_for_interrupt
 from devstack.shim_repository import build_cpu_repository
@@ -144,7 +144,7 @@ def server_environment(distribution: TritonDistribution) -> dict[str, str]:
     return env
 
 
-class LocalTriton:
+class LocalTriton(Service):
     """tritonserver over a CPU shim of ``repository``, on free loopback ports.
 
     Use as a context manager or call ``start()``/``stop()``. ``repository`` is the production
@@ -227,18 +227,6 @@ class LocalTriton:
             shutil.rmtree(self._work_dir, ignore_errors=True)
             self._work_dir = None
             self._owns_work_dir = False
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _launch(self) -> None:
         work_dir = self._require_work_dir()
