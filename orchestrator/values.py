@@ -7,7 +7,7 @@ copies it first (``as_numpy`` from Triton even returns read-only arrays).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -38,25 +38,26 @@ class Frame:
     """How an image's pixel coordinates map to the original picture's.
 
     ``source = pixel * scale + offset`` per axis. Resizes, crops and letterboxes compose it, so
-    boxes found on a derived image are reported in original pixels.
+    boxes found on a derived image are reported in original pixels. ``source_size`` is the
+    original picture's (width, height) when known (image.decode sets it).
     """
 
     scale_x: float = 1.0
     scale_y: float = 1.0
     offset_x: float = 0.0
     offset_y: float = 0.0
+    source_size: tuple[int, int] | None = None
 
     def resized(self, factor_x: float, factor_y: float) -> Frame:
         """The frame after scaling the pixels by these factors."""
-        return Frame(self.scale_x / factor_x, self.scale_y / factor_y, self.offset_x, self.offset_y)
+        return replace(self, scale_x=self.scale_x / factor_x, scale_y=self.scale_y / factor_y)
 
     def shifted(self, left: float, top: float) -> Frame:
         """The frame after moving the origin to pixel (left, top) (negative: padding)."""
-        return Frame(
-            self.scale_x,
-            self.scale_y,
-            self.offset_x + left * self.scale_x,
-            self.offset_y + top * self.scale_y,
+        return replace(
+            self,
+            offset_x=self.offset_x + left * self.scale_x,
+            offset_y=self.offset_y + top * self.scale_y,
         )
 
     def points_to_source(self, points: NDArray[np.float32]) -> NDArray[np.float32]:

@@ -129,6 +129,23 @@ def test_text_detection_finds_the_lines_of_the_page(
     assert annotated.shape == (191, 384, 3)
 
 
+def test_text_mask_covers_the_text_at_page_size(
+    worker: httpx.Client, page_url: str, bucket: storage.Bucket
+) -> None:
+    """The thresholded map comes back at the page's own size: one white band per text line."""
+    body = task(page_url, example("text_detection"))
+
+    result = worker.post("/tasks", json=body).json()
+
+    mask = stored_picture(bucket, result["outputs"]["text_mask"]["uri"])[..., 0]
+    assert mask.shape == (191, 384)
+    assert set(np.unique(mask).tolist()) == {0, 255}
+    column = (mask[:, 100] == 255).astype(int)
+    assert np.count_nonzero(np.diff(column) == 1) == 7  # the seven text lines, top to bottom
+    assert (mask[21:25, 20:270] == 255).mean() > 0.9  # the title's band
+    assert (mask[150:158, 300:380] == 255).mean() == 0  # blank paper
+
+
 def test_classification_example_reports_top5(worker: httpx.Client, chelsea_url: str) -> None:
     """The classification example returns five ranked ImageNet classes, best first."""
     body = task(chelsea_url, example("classification"))

@@ -834,6 +834,27 @@ MORE_CASES = [
         "inputs.classes",
         "is detections, but 'detection.attach_classes' needs classes",
     ),
+    Case(
+        "oversize fan-out of candidates",
+        edit(faces, _params("candidates", max_candidates=600)),
+        "candidates",
+        "params.max_candidates",
+        "600 exceeds this worker's fan-out limit of 512",
+    ),
+    Case(
+        "oversize fan-out of regions",
+        edit(text, _params("text", max_regions=5000)),
+        "text",
+        "params.max_regions",
+        "fan-out limit",
+    ),
+    Case(
+        "mask reading detections",
+        edit(text, _inputs("mask", prob="text", image="resized")),
+        "mask",
+        "inputs.prob",
+        "'text' is detections",
+    ),
     # Model steps.
     Case(
         "infer with top_k",

@@ -103,6 +103,7 @@ class _Compilation:
         unresolved = {p.field for p in self.problems[before:]}
         try:
             self.params[step.id] = step_type.params.model_validate(resolved)
+            self.check_fan_out(step.id, self.params[step.id])
         except ValidationError as exc:
             for error in exc.errors():
                 field = ".".join(["params", *(str(p) for p in error["loc"])])
@@ -140,6 +141,17 @@ class _Compilation:
             )
             return
         self.enabled[step.id] = found
+
+    def check_fan_out(self, step: str, params: StepParams) -> None:
+        """Params marked FAN_OUT may not promise more items than this worker allows."""
+        limit = self.limits.max_fan_out
+        for name, field in type(params).model_fields.items():
+            extra = field.json_schema_extra
+            value = getattr(params, name)
+            bounded = isinstance(extra, dict) and extra.get("fan_out")
+            if bounded and isinstance(value, int) and value > limit:
+                message = f"{value} exceeds this worker's fan-out limit of {limit} per task"
+                self.fail(step, f"params.{name}", message)
 
     def read_inputs(
         self, step: StepDocument, step_type: StepType, previous: str

@@ -14,6 +14,7 @@ from orchestrator.steps.geometry import NmsMode, nms, regress, square
 from orchestrator.steps.registry import (
     DETECTIONS,
     DETECTIONS_OUT,
+    FAN_OUT,
     InputPort,
     Inputs,
     Outputs,
@@ -35,7 +36,7 @@ class ProposalsParams(StepParams):
     stride: int = Field(2, ge=1, le=64)
     cell_size: int = Field(12, ge=1, le=256)
     score_channel: int = Field(1, ge=0)
-    max_candidates: int = Field(256, ge=1, le=10_000)
+    max_candidates: int = Field(256, ge=1, le=10_000, json_schema_extra=FAN_OUT)
 
 
 @steps.cpu(
@@ -162,7 +163,9 @@ class FilterParams(StepParams):
 
     min_score: float = Field(0.0, ge=0.0, le=1.0)
     labels: tuple[str, ...] | None = Field(None, min_length=1, max_length=1000)
-    max_count: int | None = Field(None, ge=1, le=100_000, description="best scores first")
+    max_count: int | None = Field(
+        None, ge=1, le=100_000, description="best scores first", json_schema_extra=FAN_OUT
+    )
 
 
 @steps.cpu(

@@ -96,7 +96,9 @@ def decode(params: DecodeParams, inputs: Inputs, ctx: StepContext) -> Outputs:
         raise ImageUndecodable(f"the image could not be decoded: {exc}") from exc
     if upright.size != (decoded_w, decoded_h):  # EXIF rotated by 90 degrees
         full_w, full_h = full_h, full_w
-    frame = Frame().resized(upright.width / full_w, upright.height / full_h)
+    frame = Frame(source_size=(full_w, full_h)).resized(
+        upright.width / full_w, upright.height / full_h
+    )
     return {"image": Image(pixels, frame)}
 
 

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, JsonValue
 
 from orchestrator.values import Kind, TensorFacts, Value
 
@@ -15,9 +15,18 @@ if TYPE_CHECKING:
 
 
 class StepParams(BaseModel):
-    """Base of every step's params: strict about unknown keys, immutable once parsed."""
+    """Base of every step's params: strict about unknown keys, immutable once parsed.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Non-finite numbers are refused: a huge JSON integer would otherwise become inf in a float
+    field and break the numpy maths and the JSON of the compiled plan.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+FAN_OUT: dict[str, JsonValue] = {"fan_out": True}
+"""Marks a params field that bounds how many items (crops, regions) a step passes on; the parser
+holds it to the server's fan-out limit, so an oversize plan is a 400 before any compute."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 from pydantic import Field
 
 from orchestrator.errors import StepFailed
 from orchestrator.steps.context import StepContext
 from orchestrator.steps.registry import (
+    DETECTIONS_OUT,
+    FAN_OUT,
     IMAGE,
+    IMAGE_OUT,
     InputPort,
     Inputs,
-    OutputPort,
     Outputs,
     StepParams,
     StepRegistry,
     expect,
 )
-from orchestrator.values import Detections, Image, Kind, Tensor
+from orchestrator.values import Detections, Frame, Image, Kind, Tensor
 
 steps = StepRegistry()
+
+PROB_AND_IMAGE_IN = (InputPort("prob", frozenset({Kind.TENSOR})), IMAGE)
 
 
 class RegionsParams(StepParams):
@@ -31,25 +36,19 @@ class RegionsParams(StepParams):
     min_size: int = Field(3, ge=1, le=4096, description="shorter box side in map pixels")
     unclip_ratio: float = Field(1.6, ge=0.0, le=10.0, description="DBNet box growth")
     channel: int = Field(0, ge=0)
-    max_regions: int = Field(1000, ge=1, le=100_000)
+    max_regions: int = Field(500, ge=1, le=100_000, json_schema_extra=FAN_OUT)
 
 
 @steps.cpu(
     "segmentation.regions",
     RegionsParams,
-    (
-        InputPort("prob", frozenset({Kind.TENSOR})),
-        IMAGE,
-    ),
-    (OutputPort("detections", Kind.DETECTIONS),),
+    PROB_AND_IMAGE_IN,
+    DETECTIONS_OUT,
 )
 def regions(params: RegionsParams, inputs: Inputs, ctx: StepContext) -> Outputs:
     """``image`` is the picture the model saw: its frame maps the boxes to original pixels."""
-    prob: Tensor = expect(inputs, "prob", Tensor)
+    heat = _probability_map(ctx.step, inputs, params.channel)
     image: Image = expect(inputs, "image", Image)
-    if prob.data.ndim != 4 or prob.data.shape[0] != 1 or params.channel >= prob.data.shape[1]:
-        raise StepFailed(ctx.step, f"expects a [1, C, H, W] map, got {list(prob.data.shape)}")
-    heat = prob.data[0, params.channel].astype(np.float32)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(
         (heat > params.threshold).astype(np.uint8), connectivity=8
     )
@@ -78,3 +77,49 @@ def regions(params: RegionsParams, inputs: Inputs, ctx: StepContext) -> Outputs:
     )
     source = image.frame.boxes_to_source((boxes * to_image).astype(np.float32))
     return {"detections": Detections(source, scores[keep])}
+
+
+class MaskParams(StepParams):
+    """The probability map thresholded and resized to the original picture, white on black."""
+
+    threshold: float = Field(0.3, ge=0.0, le=1.0)
+    channel: int = Field(0, ge=0)
+
+
+@steps.cpu(
+    "segmentation.mask",
+    MaskParams,
+    PROB_AND_IMAGE_IN,
+    IMAGE_OUT,
+)
+def mask(params: MaskParams, inputs: Inputs, ctx: StepContext) -> Outputs:
+    """``image`` is the picture the model saw; the mask is warped back through its frame."""
+    heat = _probability_map(ctx.step, inputs, params.channel)
+    image: Image = expect(inputs, "image", Image)
+    frame = image.frame
+    width, height = frame.source_size or (image.width, image.height)
+    # Source pixel -> model-input pixel -> map pixel, one affine map per axis.
+    to_map_x = heat.shape[1] / image.width / frame.scale_x
+    to_map_y = heat.shape[0] / image.height / frame.scale_y
+    source_to_map = np.array(
+        [[to_map_x, 0.0, -frame.offset_x * to_map_x], [0.0, to_map_y, -frame.offset_y * to_map_y]]
+    )
+    warped = cv2.warpAffine(
+        heat,
+        source_to_map,
+        (width, height),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderValue=(0.0, 0.0, 0.0, 0.0),
+    )
+    binary = np.where(np.asarray(warped) > params.threshold, 255, 0).astype(np.uint8)
+    pixels = np.ascontiguousarray(np.repeat(binary[..., np.newaxis], 3, axis=2))
+    return {"image": Image(pixels, Frame(source_size=(width, height)))}
+
+
+def _probability_map(step: str, inputs: Inputs, channel: int) -> NDArray[np.float32]:
+    """Channel ``channel`` of a [1, C, H, W] tensor bound to ``prob``, as float32."""
+    prob: Tensor = expect(inputs, "prob", Tensor)
+    if prob.data.ndim != 4 or prob.data.shape[0] != 1 or channel >= prob.data.shape[1]:
+        raise StepFailed(step, f"expects a [1, C, H, W] map, got {list(prob.data.shape)}")
+    heat: NDArray[np.float32] = prob.data[0, channel].astype(np.float32)
+    return heat

@@ -32,7 +32,7 @@ from orchestrator.steps.image import (
     pad,
 )
 from orchestrator.steps.library import build_registry
-from orchestrator.steps.segmentation import RegionsParams, regions
+from orchestrator.steps.segmentation import MaskParams, RegionsParams, mask, regions
 from orchestrator.values import Classes, ClassScore, Detections, Frame, Image, Tensor, Value
 
 CTX = StepContext(step="t", triton=None, limits=Limits())  # type: ignore[arg-type]
@@ -184,3 +184,18 @@ def test_plan_cache_reuses_equal_documents_and_never_caches_errors() -> None:
 
     assert second is first
     assert (cache.hits, cache.misses) == (1, 3)
+
+
+def test_mask_is_warped_back_through_a_letterbox() -> None:
+    """A map over a letterboxed 4x2 picture comes back as a 4x2 mask of the content rows only."""
+    letterboxed = Frame(source_size=(4, 2)).resized(2.0, 2.0).shifted(0, -2)
+    heat = np.zeros((1, 1, 8, 8), dtype=np.float32)
+    heat[0, 0, 2:6, 0:4] = 1.0  # the left half of the content band
+    image = Image(np.zeros((8, 8, 3), dtype=np.uint8), letterboxed)
+
+    masked: Image = only(
+        mask(MaskParams(threshold=0.5), {"prob": Tensor(heat), "image": image}, CTX)
+    )
+
+    assert masked.pixels.shape == (2, 4, 3)
+    assert masked.pixels[..., 0].tolist() == [[255, 255, 0, 0], [255, 255, 0, 0]]

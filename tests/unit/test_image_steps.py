@@ -99,7 +99,7 @@ TRUNCATED_JPEG = WHOLE_JPEG[: len(WHOLE_JPEG) // 2]
 
 
 def test_decode_round_trips_png_pixels_exactly() -> None:
-    """A lossless PNG decodes to the same HWC uint8 pixels, in the identity frame."""
+    """A lossless PNG decodes to the same HWC uint8 pixels, in the identity frame of its size."""
     pixels = ramp(2, 3)
     data = SourceBytes(encoded(pixels, "PNG"))
 
@@ -108,7 +108,7 @@ def test_decode_round_trips_png_pixels_exactly() -> None:
     assert decoded.pixels.dtype == np.uint8
     assert decoded.pixels.shape == (2, 3, 3)
     assert decoded.pixels.tolist() == pixels.tolist()
-    assert decoded.frame == Frame()
+    assert decoded.frame == Frame(source_size=(3, 2))
 
 
 def test_decode_makes_greyscale_rgb() -> None:
@@ -139,14 +139,14 @@ def test_decode_rotates_pixels_clockwise_for_orientation_6() -> None:
     decoded = image_of(decode(DecodeParams(), {"data": data}, context()))
 
     assert decoded.pixels.tolist() == np.rot90(pixels, k=-1).tolist()
-    assert decoded.frame == Frame()
+    assert decoded.frame == Frame(source_size=(2, 3))
 
 
 @pytest.mark.parametrize(
     ("fmt", "shape", "frame"),
     [
-        ("JPEG", (8, 16, 3), Frame(scale_x=4.0, scale_y=4.0)),
-        ("PNG", (32, 64, 3), Frame()),
+        ("JPEG", (8, 16, 3), Frame(scale_x=4.0, scale_y=4.0, source_size=(64, 32))),
+        ("PNG", (32, 64, 3), Frame(source_size=(64, 32))),
     ],
 )
 def test_decode_max_side_shrinks_only_jpeg(
