@@ -13,6 +13,7 @@ from google.cloud import storage
 from PIL import Image
 from skimage import data as samples
 
+from devstack import LocalTriton
 from tests.conftest import TENANT, example, jpeg_of, task
 
 Pixels = np.ndarray[Any, Any]
@@ -95,6 +96,28 @@ def test_detect_then_classify_links_classes_to_each_face(
     assert len(classes) == 3
     assert 0 < classes[2]["score"] <= classes[1]["score"] <= classes[0]["score"] <= 1
     assert result["models"]["crop_classes"] == {"model": "mobilenet_v2", "version": "1"}
+
+
+def model_counts(triton: LocalTriton, model: str) -> tuple[int, int]:
+    """(inference_count, execution_count) from Triton's own statistics."""
+    stats = httpx.get(f"{triton.http_url}/v2/models/{model}/stats").json()
+    entry = stats["model_stats"][0]
+    return int(entry["inference_count"]), int(entry["execution_count"])
+
+
+def test_every_crop_of_a_task_goes_to_triton_in_one_batched_request(
+    worker: httpx.Client, astronaut_url: str, local_triton: LocalTriton
+) -> None:
+    """R-Net sees all of a task's candidate crops as one request: one execution, N inferences."""
+    before = model_counts(local_triton, "mtcnn_rnet")
+
+    worker.post("/tasks", json=task(astronaut_url, example("face_detection")))
+
+    inferences, executions = (
+        a - b for a, b in zip(model_counts(local_triton, "mtcnn_rnet"), before, strict=True)
+    )
+    assert executions == 1
+    assert inferences > 1
 
 
 def test_detect_then_classify_skips_the_classifier_without_faces(
