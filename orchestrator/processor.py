@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from orchestrator.api.models import ProcessingRequest, ValidationRequest
-from orchestrator.callback.poster import CallbackPoster, Delivery
+from orchestrator.callback.poster import CallbackPoster
 from orchestrator.dsl.model_check import check_models
 from orchestrator.dsl.plan import Plan
 from orchestrator.dsl.plan_cache import PlanCache
@@ -23,14 +22,6 @@ from orchestrator.triton.client import TritonClient
 from orchestrator.values import Classes, Detections, Encoded, Value
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class TaskOutcome:
-    """What the push handler answers, and how the callback went."""
-
-    body: dict[str, Any]
-    delivery: Delivery | None
 
 
 class TaskProcessor:
@@ -62,8 +53,8 @@ class TaskProcessor:
         await self._check_models(plan)
         return plan
 
-    async def process(self, raw: Any) -> TaskOutcome:
-        """Run one task body (already JSON-decoded) to completion."""
+    async def process(self, raw: Any) -> dict[str, Any]:
+        """Run one task body (already JSON-decoded) to completion; returns the answer's body."""
         request, plan = self._request(raw)
         await self._check_models(plan)
         key = _object_key(request.image_url)
@@ -75,7 +66,6 @@ class TaskProcessor:
             raise
         record = await self._write_outputs(request, result)
         payload = {**record, "timings_ms": result.timings_ms}
-        delivery = None
         if request.callback_url is not None:
             delivery = await self._poster.post(
                 str(request.callback_url), payload, request.tenant_id, _idempotency_key(request)
@@ -84,7 +74,7 @@ class TaskProcessor:
                 "status_code": delivery.status_code,
                 "attempts": delivery.attempts,
             }
-        return TaskOutcome(payload, delivery)
+        return payload
 
     def _request(self, raw: Any) -> tuple[ProcessingRequest, Plan]:
         """The request, or RequestInvalid with its problems and the pipeline's, together."""

@@ -55,8 +55,7 @@ def _processor(request: Request) -> TaskProcessor:
 
 async def post_task(request: Request) -> JSONResponse:
     """Cloud Tasks push target: runs the task and answers 200 once results are stored."""
-    outcome = await _processor(request).process(await _json_body(request))
-    return JSONResponse(outcome.body)
+    return JSONResponse(await _processor(request).process(await _json_body(request)))
 
 
 async def validate_pipeline(request: Request) -> JSONResponse:
