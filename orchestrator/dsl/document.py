@@ -22,7 +22,13 @@ class Condition(BaseModel):
     that come from a skipped step are ``null`` in the result.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        # The validator below, for schema readers: exactly one of the two kinds.
+        json_schema_extra={"oneOf": [{"required": ["nonempty"]}, {"required": ["$setting"]}]},
+    )
 
     nonempty: RefText | None = None
     setting: str | None = Field(None, alias="$setting", min_length=1, max_length=128)
