@@ -107,6 +107,12 @@ BROKEN_STEPS = {
         "op": "output.encode",
         "params": {"quality": {"$setting": "q", "fallback": 90}},
     },
+    "condition of both kinds": {
+        "id": "a",
+        "op": "image.decode",
+        "when": {"nonempty": "b", "$setting": "c"},
+    },
+    "empty condition": {"id": "a", "op": "image.decode", "when": {}},
     "settings ref with an empty name part": {
         "id": "a",
         "op": "output.encode",
