@@ -157,6 +157,7 @@ class Detections:
     scores: NDArray[np.float32]
     landmarks: NDArray[np.float32] | None = None
     classes: tuple[tuple[ClassScore, ...], ...] | None = None
+    polygons: NDArray[np.float32] | None = None  # (N, 4, 2) corners, e.g. rotated text lines
 
     def __len__(self) -> int:
         return int(self.boxes.shape[0])
@@ -168,6 +169,7 @@ class Detections:
             self.scores[index],
             None if self.landmarks is None else self.landmarks[index],
             None if self.classes is None else tuple(self.classes[int(i)] for i in index),
+            None if self.polygons is None else self.polygons[index],
         )
 
     def as_json(self) -> list[dict[str, Any]]:
@@ -184,6 +186,10 @@ class Detections:
                 ]
             if self.classes is not None:
                 item["classes"] = _classes_json(self.classes[i])
+            if self.polygons is not None:
+                item["polygon"] = [
+                    [round(float(x), 2), round(float(y), 2)] for x, y in self.polygons[i]
+                ]
             items.append(item)
         return items
 

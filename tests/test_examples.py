@@ -169,6 +169,40 @@ def test_text_mask_covers_the_text_at_page_size(
     assert (mask[150:158, 300:380] == 255).mean() == 0  # blank paper
 
 
+def test_text_lines_come_with_rotated_rectangles(worker: httpx.Client, page_url: str) -> None:
+    """With polygons on, every line also has a four-corner rectangle inside the page."""
+    pipeline = example("text_detection")
+    next(s for s in pipeline["steps"] if s["id"] == "text")["params"]["polygons"] = True
+
+    result = worker.post("/tasks", json=task(page_url, pipeline)).json()
+
+    lines = result["outputs"]["text_boxes"]
+    assert len(lines) >= 6
+    corners = np.array([line["polygon"] for line in lines])
+    assert corners.shape == (len(lines), 4, 2)
+    assert -10 < corners[..., 0].min() < corners[..., 0].max() < 394
+    assert -10 < corners[..., 1].min() < corners[..., 1].max() < 201
+
+
+def test_softmax_classification_ranks_like_the_plain_one(
+    worker: httpx.Client, chelsea_url: str
+) -> None:
+    """softmax=true re-normalises all 1000 scores; the ranking and labels stay the same."""
+    pipeline = example("classification")
+    plain = worker.post("/tasks", json=task(chelsea_url, pipeline)).json()
+    next(s for s in pipeline["steps"] if s["id"] == "top5")["params"]["softmax"] = True
+
+    result = worker.post("/tasks", json=task(chelsea_url, pipeline)).json()
+
+    [top5] = result["outputs"]["top5"]
+    [plain_top5] = plain["outputs"]["top5"]
+    assert [c["label"] for c in top5] == [c["label"] for c in plain_top5]
+    top = np.array([c["score"] for c in plain_top5])
+    # The other 995 classes share 1 - sum(top) of probability: each exp(p) is 1 + p, nearly.
+    normaliser = np.exp(top).sum() + 995 + (1 - top.sum())
+    assert top5[0]["score"] == pytest.approx(np.exp(top[0]) / normaliser, abs=6e-6)  # 5 decimals
+
+
 def test_classification_example_reports_top5(worker: httpx.Client, chelsea_url: str) -> None:
     """The classification example returns five ranked ImageNet classes, best first."""
     body = task(chelsea_url, example("classification"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
@@ -154,8 +155,7 @@ def attach_classes(params: AttachClassesParams, inputs: Inputs, ctx: StepContext
             f"{len(classes.items)} classified crops for {len(detections)} detections: "
             "classify crops made from these same detections",
         )
-    linked = Detections(detections.boxes, detections.scores, detections.landmarks, classes.items)
-    return {"detections": linked}
+    return {"detections": replace(detections, classes=classes.items)}
 
 
 class FilterParams(StepParams):

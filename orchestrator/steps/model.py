@@ -39,6 +39,10 @@ class ClassifyParams(InferParams):
 
     output: str | None = Field(None, min_length=1, max_length=128)
     top_k: int = Field(5, ge=1, le=100)
+    softmax: bool = Field(
+        False,
+        description="the output holds logits: rank every class, then report softmax scores",
+    )
 
 
 def input_names(signature: ModelSignature, inputs: Inputs) -> dict[str, Value]:
@@ -66,10 +70,30 @@ async def classify(params: ClassifyParams, inputs: Inputs, ctx: StepContext) -> 
     named = input_names(signature, inputs)
     output = params.output or signature.outputs[0].name
     arrays = {name: _tensor(ctx.step, name, value) for name, value in named.items()}
-    raw = await _infer_batched(
-        ctx, signature, params.version, arrays, [output], {output: params.top_k}
+    # Softmax needs every logit; Triton's classification extension still supplies the labels.
+    count = _class_count(ctx.step, signature, output) if params.softmax else params.top_k
+    raw = await _infer_batched(ctx, signature, params.version, arrays, [output], {output: count})
+    rows = [_class_row(ctx.step, row) for row in raw[output]]
+    if params.softmax:
+        rows = [_softmax(row)[: params.top_k] for row in rows]
+    return {"classes": Classes(tuple(rows))}
+
+
+def _class_count(step: str, signature: ModelSignature, output: str) -> int:
+    spec = signature.output(output)
+    if spec is None or not spec.shape or spec.shape[-1] < 1:
+        raise ModelRejected(step, f"softmax needs a fixed class count on output '{output}'")
+    return spec.shape[-1]
+
+
+def _softmax(row: tuple[ClassScore, ...]) -> tuple[ClassScore, ...]:
+    """Scores of a complete, ranked row of logits turned into probabilities (order kept)."""
+    logits = np.array([c.score for c in row], dtype=np.float64)
+    weights = np.exp(logits - logits.max())
+    probabilities = weights / weights.sum()
+    return tuple(
+        ClassScore(c.index, c.label, float(p)) for c, p in zip(row, probabilities, strict=True)
     )
-    return {"classes": Classes(tuple(_class_row(ctx.step, row) for row in raw[output]))}
 
 
 async def _infer_pyramid(

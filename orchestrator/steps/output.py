@@ -58,7 +58,13 @@ def draw_detections(params: DrawDetectionsParams, inputs: Inputs, ctx: StepConte
         if detections.landmarks is None
         else image.frame.points_from_source(detections.landmarks)
     )
+    polygons = (
+        None if detections.polygons is None else image.frame.points_from_source(detections.polygons)
+    )
     for i, (ax, ay, bx, by) in enumerate(boxes.tolist()):
+        if polygons is not None:
+            corners = [(float(x), float(y)) for x, y in polygons[i]]
+            pen.polygon(corners, outline=params.landmark_colour, width=params.line_width)
         if not np.isfinite([ax, ay, bx, by]).all():
             continue
         x1, x2, y1, y2 = min(ax, bx), max(ax, bx), min(ay, by), max(ay, by)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 from numpy.typing import NDArray
@@ -37,6 +39,7 @@ class RegionsParams(StepParams):
     unclip_ratio: float = Field(1.6, ge=0.0, le=10.0, description="DBNet box growth")
     channel: int = Field(0, ge=0)
     max_regions: int = Field(500, ge=1, le=100_000, json_schema_extra=FAN_OUT)
+    polygons: bool = Field(False, description="also report each region's rotated rectangle")
 
 
 @steps.cpu(
@@ -76,7 +79,33 @@ def regions(params: RegionsParams, inputs: Inputs, ctx: StepContext) -> Outputs:
         [image.width / heat.shape[1], image.height / heat.shape[0]] * 2, dtype=np.float32
     )
     source = image.frame.boxes_to_source((boxes * to_image).astype(np.float32))
-    return {"detections": Detections(source, scores[keep])}
+    polygons = None
+    if params.polygons:
+        corners = (
+            np.stack(
+                [
+                    _rotated_rectangle(labels, stats, int(k), float(g))
+                    for k, g in zip(keep, grow, strict=True)
+                ]
+            )
+            if keep.size
+            else (np.zeros((0, 4, 2), dtype=np.float32))
+        )
+        polygons = image.frame.points_to_source((corners * to_image[:2]).astype(np.float32))
+    return {"detections": Detections(source, scores[keep], polygons=polygons)}
+
+
+def _rotated_rectangle(
+    labels: NDArray[Any], stats: NDArray[Any], label: int, grow: float
+) -> NDArray[np.float32]:
+    """The four corners of region ``label``'s minimum-area rectangle, grown by ``grow``."""
+    x, y = stats[label, cv2.CC_STAT_LEFT], stats[label, cv2.CC_STAT_TOP]
+    w, h = stats[label, cv2.CC_STAT_WIDTH], stats[label, cv2.CC_STAT_HEIGHT]
+    ys, xs = np.nonzero(labels[y : y + h, x : x + w] == label)
+    points = np.stack([xs + x, ys + y], axis=1).astype(np.float32)
+    (cx, cy), (rw, rh), angle = cv2.minAreaRect(points)
+    corners = cv2.boxPoints(((cx, cy), (rw + 2 * grow, rh + 2 * grow), angle))
+    return np.asarray(corners, dtype=np.float32)
 
 
 class MaskParams(StepParams):

@@ -32,6 +32,7 @@ from orchestrator.steps.image import (
     pad,
 )
 from orchestrator.steps.library import build_registry
+from orchestrator.steps.model import _softmax
 from orchestrator.steps.segmentation import MaskParams, RegionsParams, mask, regions
 from orchestrator.values import Classes, ClassScore, Detections, Frame, Image, Tensor, Value
 
@@ -199,3 +200,32 @@ def test_mask_is_warped_back_through_a_letterbox() -> None:
 
     assert masked.pixels.shape == (2, 4, 3)
     assert masked.pixels[..., 0].tolist() == [[255, 255, 0, 0], [255, 255, 0, 0]]
+
+
+def test_regions_report_rotated_rectangles_when_asked() -> None:
+    """The polygon is the minimum-area rectangle of the region's pixel centres, grown, mapped."""
+    heat = np.zeros((1, 1, 8, 8), dtype=np.float32)
+    heat[0, 0, 2:4, 2:6] = 0.9
+    image = Image(np.zeros((16, 16, 3), dtype=np.uint8), Frame().resized(0.5, 0.5))
+
+    found: Detections = only(
+        regions(
+            RegionsParams(min_size=2, unclip_ratio=1.5, polygons=True),
+            {"prob": Tensor(heat), "image": image},
+            CTX,
+        )
+    )
+
+    assert found.polygons is not None
+    corners = sorted(map(tuple, np.round(found.polygons[0], 3).tolist()))
+    assert corners == [(4.0, 4.0), (4.0, 16.0), (24.0, 4.0), (24.0, 16.0)]
+
+
+def test_softmax_turns_a_ranked_row_of_logits_into_probabilities() -> None:
+    """Logits 2, 1, 0 become 0.665, 0.245, 0.090, labels and order kept."""
+    row = (ClassScore(7, "a", 2.0), ClassScore(3, "b", 1.0), ClassScore(5, "c", 0.0))
+
+    probabilities = _softmax(row)
+
+    assert [c.label for c in probabilities] == ["a", "b", "c"]
+    assert [c.score for c in probabilities] == pytest.approx([0.66524, 0.24473, 0.09003], abs=1e-5)
