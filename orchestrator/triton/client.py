@@ -79,7 +79,6 @@ class TritonClient:
         self._ttl_s = metadata_ttl_s
         self._signatures: dict[tuple[str, str], tuple[float, ModelSignature]] = {}
         self._index: tuple[float, tuple[RepositoryEntry, ...]] | None = None
-        self._lock = asyncio.Lock()
 
     async def close(self) -> None:
         await self._client.close()
