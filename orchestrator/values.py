@@ -181,15 +181,11 @@ class Detections:
                 "score": round(float(self.scores[i]), 5),
             }
             if self.landmarks is not None:
-                item["landmarks"] = [
-                    [round(float(x), 2), round(float(y), 2)] for x, y in self.landmarks[i]
-                ]
+                item["landmarks"] = _points_json(self.landmarks[i])
             if self.classes is not None:
                 item["classes"] = _classes_json(self.classes[i])
             if self.polygons is not None:
-                item["polygon"] = [
-                    [round(float(x), 2), round(float(y), 2)] for x, y in self.polygons[i]
-                ]
+                item["polygon"] = _points_json(self.polygons[i])
             items.append(item)
         return items
 
@@ -203,6 +199,10 @@ class Classes:
     def as_json(self) -> list[list[dict[str, Any]]]:
         """A list per batch item of ``{index, label, score}``, best first."""
         return [_classes_json(item) for item in self.items]
+
+
+def _points_json(points: NDArray[np.float32]) -> list[list[float]]:
+    return [[round(float(x), 2), round(float(y), 2)] for x, y in points]
 
 
 def _classes_json(item: tuple[ClassScore, ...]) -> list[dict[str, Any]]:

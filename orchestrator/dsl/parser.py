@@ -103,12 +103,13 @@ class _Compilation:
         unresolved = {p.field for p in self.problems[before:]}
         try:
             self.params[step.id] = step_type.params.model_validate(resolved)
-            self.check_fan_out(step.id, self.params[step.id])
         except ValidationError as exc:
             for error in exc.errors():
                 field = ".".join(["params", *(str(p) for p in error["loc"])])
                 if field not in unresolved:
                     self.fail(step.id, field, error["msg"])
+        else:
+            self.check_fan_out(step.id, self.params[step.id])
         self.wiring[step.id] = self.read_inputs(step, step_type, previous)
         self.read_condition(step)
 
@@ -121,24 +122,18 @@ class _Compilation:
             if ref is not None:
                 self.conditions[step.id] = ref
             return
-        name = when.setting or ""
-        found = settings_refs.lookup(self.settings, name)
-        if found is settings_refs.MISSING:
-            if when.default is None:
-                self.fail(
-                    step.id,
-                    "when.$setting",
-                    f"setting '{name}' is not in the task's "
-                    "settings and the condition has no default",
-                )
-                return
-            found = when.default
+        reference: dict[str, Any] = {settings_refs.SETTING_KEY: when.setting}
+        if when.default is not None:
+            reference[settings_refs.DEFAULT_KEY] = when.default
+        before = len(self.problems)
+        found = settings_refs.resolve(
+            reference, self.settings, step.id, "when.$setting", self.problems
+        )
+        if len(self.problems) > before:
+            return
         if not isinstance(found, bool):
-            self.fail(
-                step.id,
-                "when.$setting",
-                f"setting '{name}' is {found!r}; a condition needs true or false",
-            )
+            message = f"setting '{when.setting}' is {found!r}; a condition needs true or false"
+            self.fail(step.id, "when.$setting", message)
             return
         self.enabled[step.id] = found
 

@@ -78,3 +78,12 @@ def clip_windows(
         if right > left and bottom > top:
             windows.append((left, top, right, bottom))
     return windows
+
+
+def grow(boxes: NDArray[np.float32], margin: float) -> NDArray[np.float32]:
+    """Boxes enlarged on every side by ``margin`` times their width and height."""
+    if not margin:
+        return boxes
+    pad = (boxes[:, 2:] - boxes[:, :2]) * margin
+    grown: NDArray[np.float32] = np.concatenate([boxes[:, :2] - pad, boxes[:, 2:] + pad], axis=1)
+    return grown.astype(np.float32)

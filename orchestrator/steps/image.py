@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 
 from orchestrator.errors import ImageUndecodable, LimitExceeded
 from orchestrator.steps.context import StepContext
-from orchestrator.steps.geometry import square
+from orchestrator.steps.geometry import grow, square
 from orchestrator.steps.registry import (
     IMAGE_AND_DETECTIONS_IN,
     IMAGE_IN,
@@ -318,9 +318,7 @@ def crop_boxes(params: CropBoxesParams, inputs: Inputs, ctx: StepContext) -> Out
     boxes = image.frame.boxes_from_source(detections.boxes)
     if params.square:
         boxes = square(boxes)
-    if params.margin:
-        grow = (boxes[:, 2:] - boxes[:, :2]) * params.margin
-        boxes = np.concatenate([boxes[:, :2] - grow, boxes[:, 2:] + grow], axis=1)
+    boxes = grow(boxes, params.margin)
     crops = np.zeros((len(detections), params.size, params.size, 3), dtype=np.uint8)
     for i, (x1, y1, x2, y2) in enumerate(_pixel_windows(boxes, image.width, image.height)):
         if x2 > x1 and y2 > y1:

@@ -12,7 +12,7 @@ from PIL import ImageDraw
 from pydantic import Field
 
 from orchestrator.steps.context import StepContext
-from orchestrator.steps.geometry import clip_windows
+from orchestrator.steps.geometry import clip_windows, grow
 from orchestrator.steps.registry import (
     IMAGE_AND_DETECTIONS_IN,
     IMAGE_IN,
@@ -101,9 +101,7 @@ def redact(params: RedactParams, inputs: Inputs, ctx: StepContext) -> Outputs:
     image: Image = expect(inputs, "image", Image)
     detections: Detections = expect(inputs, "detections", Detections)
     pixels = image.pixels.copy()
-    boxes = image.frame.boxes_from_source(detections.boxes)
-    grow = (boxes[:, 2:] - boxes[:, :2]) * params.margin
-    boxes = np.concatenate([boxes[:, :2] - grow, boxes[:, 2:] + grow], axis=1)
+    boxes = grow(image.frame.boxes_from_source(detections.boxes), params.margin)
     for x1, y1, x2, y2 in clip_windows(boxes, image.width, image.height):
         region = pixels[y1:y2, x1:x2]
         if params.method == "blur":
