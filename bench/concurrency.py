@@ -12,7 +12,6 @@ ratio shows overlap of I/O, numpy and inference; on a GPU the batching gain is l
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import time
 import uuid
@@ -21,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from PIL import Image
 from skimage import data as samples
 
 from devstack import LocalGcs, LocalTriton
+from devstack.pictures import encoded
 from devstack.serve import ServedApp
 from orchestrator.app import create_app
 from orchestrator.settings import Settings
@@ -68,9 +67,9 @@ def main() -> None:
 
     with LocalTriton(ROOT / "model_repository") as triton, LocalGcs() as gcs:
         bucket = gcs.client().create_bucket(BUCKET)
-        picture = io.BytesIO()
-        Image.fromarray(samples.astronaut()).save(picture, format="JPEG", quality=95)
-        bucket.blob("bench/originals/astronaut.jpg").upload_from_string(picture.getvalue())
+        bucket.blob("bench/originals/astronaut.jpg").upload_from_string(
+            encoded(samples.astronaut())
+        )
         settings = Settings(triton_url=triton.grpc_url, bucket=BUCKET, gcs_endpoint=gcs.endpoint)
         body = {
             "tenant_id": "bench",

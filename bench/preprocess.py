@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image as PILImage
 from skimage import data as samples
 
+from devstack.pictures import encoded
 from orchestrator.dsl.parser import PipelineParser
 from orchestrator.dsl.plan_cache import PlanCache
 from orchestrator.settings import Limits
@@ -49,9 +50,7 @@ def median_ms(fn: Callable[[], Any], repeat: int) -> float:
 
 def hd_jpeg() -> bytes:
     picture = PILImage.fromarray(samples.astronaut()).resize((1920, 1080), PILImage.BICUBIC)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG", quality=92)
-    return buffer.getvalue()
+    return encoded(np.asarray(picture), quality=92)
 
 
 def naive(data: bytes) -> np.ndarray[Any, Any]:

@@ -8,7 +8,6 @@ prints the results and leaves the annotated picture and the result JSON under ``
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import time
 import uuid
@@ -17,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
-from PIL import Image
 from skimage import data as samples
 
 from devstack.callback_receiver import CallbackReceiver
 from devstack.gcs import LocalGcs
+from devstack.pictures import encoded
 from devstack.serve import ServedApp
 from devstack.triton import LocalTriton
 from orchestrator.app import create_app
@@ -42,14 +40,6 @@ class DemoTask:
 
 
 TASKS = (DemoTask("astronaut", "face_detection"), DemoTask("chelsea", "classification"))
-
-
-def sample_jpeg(name: str) -> bytes:
-    """A scikit-image sample picture as JPEG bytes (what a phone upload looks like)."""
-    pixels: np.ndarray[Any, Any] = getattr(samples, name)()
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).convert("RGB").save(buffer, format="JPEG", quality=95)
-    return buffer.getvalue()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -74,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
             for task in TASKS:
                 key = f"{TENANT}/originals/{task.picture}.jpg"
                 bucket.blob(key).upload_from_string(
-                    sample_jpeg(task.picture), content_type="image/jpeg"
+                    encoded(getattr(samples, task.picture)()), content_type="image/jpeg"
                 )
                 body = {
                     "tenant_id": TENANT,

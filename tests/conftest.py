@@ -6,7 +6,6 @@ emulator) are stood in for.
 
 from __future__ import annotations
 
-import io
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import pytest
 from google.cloud import storage
-from PIL import Image
 from skimage import data as samples
 
 from devstack import LocalGcs, LocalTriton
 from devstack.callback_receiver import CallbackReceiver
+from devstack.pictures import encoded
 from devstack.serve import ServedApp
 from orchestrator.app import create_app
 from orchestrator.settings import Settings
@@ -93,12 +91,6 @@ def worker(settings: Settings, bucket: storage.Bucket) -> Iterator[httpx.Client]
         yield client
 
 
-def jpeg_of(pixels: np.ndarray[Any, Any], quality: int = 95) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).convert("RGB").save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="session")
 def upload(bucket: storage.Bucket) -> Callable[[str, bytes], str]:
     """Store bytes under the test tenant's originals; returns the gs:// URL."""
@@ -113,12 +105,12 @@ def upload(bucket: storage.Bucket) -> Callable[[str, bytes], str]:
 
 @pytest.fixture(scope="session")
 def astronaut_url(upload: Callable[[str, bytes], str]) -> str:
-    return upload("astronaut.jpg", jpeg_of(samples.astronaut()))
+    return upload("astronaut.jpg", encoded(samples.astronaut()))
 
 
 @pytest.fixture(scope="session")
 def chelsea_url(upload: Callable[[str, bytes], str]) -> str:
-    return upload("chelsea.jpg", jpeg_of(samples.chelsea()))
+    return upload("chelsea.jpg", encoded(samples.chelsea()))
 
 
 def example(name: str) -> dict[str, Any]:

@@ -14,15 +14,10 @@ from PIL import Image
 from skimage import data as samples
 
 from devstack import LocalTriton
-from tests.conftest import TENANT, example, jpeg_of, task
+from devstack.pictures import encoded
+from tests.conftest import TENANT, example, task
 
 Pixels = np.ndarray[Any, Any]
-
-
-def png_of(pixels: Pixels) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def stored_picture(bucket: storage.Bucket, uri: str) -> Pixels:
@@ -38,12 +33,12 @@ def sharpness(pixels: Pixels) -> float:
 
 @pytest.fixture(scope="module")
 def page_url(upload: Callable[[str, bytes], str]) -> str:
-    return upload("page.png", png_of(samples.page()))
+    return upload("page.png", encoded(samples.page(), "PNG"))
 
 
 @pytest.fixture(scope="module")
 def blank_url(upload: Callable[[str, bytes], str]) -> str:
-    return upload("blank.jpg", jpeg_of(np.full((240, 320, 3), 128, dtype=np.uint8)))
+    return upload("blank.jpg", encoded(np.full((240, 320, 3), 128, dtype=np.uint8)))
 
 
 def test_face_redaction_blurs_the_face_and_nothing_else(
